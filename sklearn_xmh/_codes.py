@@ -1,0 +1,162 @@
+"""Conversions between the three binary code formats.
+
+Every consumer of codes (estimators, metrics, the index, the scorers) goes through this module, so a
+code is the same code whatever format it arrives in:
+
+- ``"bits"``: ``uint8`` values in {0, 1}, shape ``(n, n_bits)``;
+- ``"signed"``: ``float32`` values in {-1, +1}, shape ``(n, n_bits)``;
+- ``"packed"``: :func:`numpy.packbits` rows, ``uint8``, shape ``(n, ceil(n_bits / 8))``.
+
+Bit ``1`` corresponds to sign ``+1``, and a pre-binarisation value of exactly 0 maps to ``+1``.
+"""
+
+import numpy as np
+
+CODE_FORMATS = ("bits", "signed", "packed")
+
+
+def binarize(values, code_format="bits"):
+    """Turn real-valued pre-binarisation outputs into codes of ``code_format``.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_samples, n_bits)
+        Real-valued outputs of a hash layer. Values ``>= 0`` become bit 1 (sign +1).
+    code_format : {"bits", "signed", "packed"}, default="bits"
+        The format of the returned codes.
+
+    Returns
+    -------
+    codes : ndarray
+        The codes in ``code_format``.
+    """
+    bits = (np.asarray(values) >= 0).astype(np.uint8)
+    return convert_codes(bits, code_format, from_format="bits")
+
+
+def infer_code_format(codes):
+    """Guess the format of ``codes`` from their dtype and values.
+
+    Floating or signed-integer arrays holding only -1 and +1 are ``"signed"``; ``bool`` arrays and
+    unsigned arrays holding only 0 and 1 are ``"bits"``; any other ``uint8`` array is ``"packed"``.
+    A packed array whose bytes all happen to be 0 or 1 is ambiguous: pass its format explicitly.
+    """
+    codes = np.asarray(codes)
+    if codes.dtype == bool:
+        return "bits"
+    if codes.dtype.kind == "f" or codes.dtype.kind == "i":
+        if codes.size and np.any(codes < 0):
+            return "signed"
+        if codes.dtype.kind == "f":
+            return "signed" if codes.size == 0 else "bits"
+        return "bits"
+    if codes.dtype == np.uint8:
+        return "bits" if codes.size == 0 or codes.max() <= 1 else "packed"
+    raise ValueError(
+        f"Cannot interpret an array of dtype {codes.dtype} as binary codes; expected uint8 bits "
+        "or packed bytes, or float32 signed codes."
+    )
+
+
+def check_codes(codes, *, code_format=None, n_bits=None, name="codes"):
+    """Validate binary codes and return them as ``(bits, n_bits)``.
+
+    Parameters
+    ----------
+    codes : array-like of shape (n_samples, n_bits) or (n_samples, n_bytes)
+        Codes in any of the three formats.
+    code_format : {"bits", "signed", "packed"} or None, default=None
+        The format of ``codes``; ``None`` infers it with :func:`infer_code_format`.
+    n_bits : int or None, default=None
+        The code length. Required to unpack ``"packed"`` codes whose length is not a multiple of 8.
+    name : str, default="codes"
+        How error messages refer to ``codes``.
+
+    Returns
+    -------
+    bits : ndarray of shape (n_samples, n_bits), dtype uint8
+    n_bits : int
+    """
+    codes = np.asarray(codes)
+    if codes.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array, got shape {codes.shape}.")
+    fmt = infer_code_format(codes) if code_format is None else code_format
+    if fmt not in CODE_FORMATS:
+        raise ValueError(f"code_format must be one of {CODE_FORMATS}, got {fmt!r}.")
+    if fmt == "packed":
+        if codes.dtype != np.uint8:
+            raise ValueError(f"Packed {name} must have dtype uint8, got {codes.dtype}.")
+        width = codes.shape[1] * 8 if n_bits is None else n_bits
+        if not 0 < width <= codes.shape[1] * 8 or -(-width // 8) != codes.shape[1]:
+            raise ValueError(
+                f"Packed {name} have {codes.shape[1]} bytes per row, which cannot hold "
+                f"n_bits={width}."
+            )
+        return np.unpackbits(codes, axis=1, count=width), width
+    if fmt == "signed":
+        if not np.all(np.abs(codes) == 1):
+            raise ValueError(f"Signed {name} must hold only -1 and +1.")
+        bits = (codes > 0).astype(np.uint8)
+    else:
+        if codes.size and not np.all((codes == 0) | (codes == 1)):
+            raise ValueError(f"Bit {name} must hold only 0 and 1.")
+        bits = codes.astype(np.uint8, copy=False)
+    if n_bits is not None and bits.shape[1] != n_bits:
+        raise ValueError(f"{name} have {bits.shape[1]} bits, expected n_bits={n_bits}.")
+    return bits, bits.shape[1]
+
+
+def convert_codes(codes, to, *, from_format=None, n_bits=None):
+    """Convert ``codes`` to the format ``to``.
+
+    Parameters
+    ----------
+    codes : array-like
+        Codes in any of the three formats.
+    to : {"bits", "signed", "packed"}
+        The target format.
+    from_format : {"bits", "signed", "packed"} or None, default=None
+        The format of ``codes``; ``None`` infers it.
+    n_bits : int or None, default=None
+        The code length, needed to unpack packed codes whose length is not a multiple of 8.
+
+    Returns
+    -------
+    codes : ndarray
+        The same codes in format ``to``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xmh import convert_codes
+    >>> bits = np.array([[1, 0, 1, 1, 0, 0, 0, 0, 1]], dtype=np.uint8)
+    >>> convert_codes(bits, "packed")
+    array([[176, 128]], dtype=uint8)
+    >>> convert_codes(bits, "signed")[0, :3]
+    array([ 1., -1.,  1.], dtype=float32)
+    """
+    if to not in CODE_FORMATS:
+        raise ValueError(f"code_format must be one of {CODE_FORMATS}, got {to!r}.")
+    bits, _ = check_codes(codes, code_format=from_format, n_bits=n_bits)
+    if to == "bits":
+        return bits
+    if to == "signed":
+        return bits.astype(np.float32) * 2 - 1
+    return np.packbits(bits, axis=1)
+
+
+def pack_words(codes, *, code_format=None, n_bits=None):
+    """Pack codes into rows of ``uint64`` words for popcount distances.
+
+    Rows are zero-padded to a whole number of 64-bit words, so padding never adds distance.
+
+    Returns
+    -------
+    words : ndarray of shape (n_samples, ceil(n_bits / 64)), dtype uint64
+    n_bits : int
+    """
+    bits, n_bits = check_codes(codes, code_format=code_format, n_bits=n_bits)
+    n_words = max(1, -(-n_bits // 64))
+    packed = np.zeros((bits.shape[0], n_words * 8), dtype=np.uint8)
+    packed[:, : -(-n_bits // 8)] = np.packbits(bits, axis=1)
+    return packed.view(np.uint64), n_bits

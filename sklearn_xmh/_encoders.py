@@ -1,0 +1,194 @@
+"""``ModalityEncoder``: one view's fitted preprocessing and hash function as a transformer."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._codes import CODE_FORMATS, binarize
+from ._validation import resolve_device, validate_view
+
+
+class LinearProjection:
+    """An affine hash function ``X @ weight + bias`` in numpy, for the linear baselines.
+
+    Parameters
+    ----------
+    weight : ndarray of shape (n_features, n_bits)
+    bias : ndarray of shape (n_bits,)
+    """
+
+    def __init__(self, weight, bias):
+        self.weight = np.asarray(weight, dtype=np.float32)
+        self.bias = np.asarray(bias, dtype=np.float32)
+
+    def __call__(self, X):
+        return X @ self.weight + self.bias
+
+
+def make_preprocessor(preprocessor, *, sparse=False):
+    """The unfitted preprocessor for a ``*_preprocessor`` parameter.
+
+    ``None`` standardises (without centring sparse input, which would densify it), and
+    ``"passthrough"`` leaves the view as it is.
+    """
+    from sklearn.base import clone
+
+    if preprocessor is None:
+        return StandardScaler(with_mean=not sparse)
+    if isinstance(preprocessor, str) and preprocessor == "passthrough":
+        return FunctionTransformer(accept_sparse=True)
+    return clone(preprocessor)
+
+
+class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Encode one view (image or text) to binary codes with a fixed hash function.
+
+    A fitted cross-modal hasher exposes two of these, ``image_encoder_`` and ``text_encoder_``. Each
+    holds only its own preprocessor and tower, so it can be pickled and served alone (a text-query
+    service loads only the text encoder), or wrapped in ``dask_ml.wrappers.ParallelPostFit``.
+
+    ``fit`` fits the preprocessor only; the tower is used as given. Pass a
+    :class:`~sklearn.frozen.FrozenEstimator` as ``preprocessor`` to keep an already fitted one.
+
+    Parameters
+    ----------
+    tower : torch.nn.Module or LinearProjection
+        Maps a batch of preprocessed inputs to real-valued pre-binarisation outputs of shape
+        ``(n, n_bits)``. The sign of each output is the bit.
+    preprocessor : transformer, "passthrough" or None, default=None
+        Applied before the tower. None standardises.
+    modality : {"image", "text"}, default="image"
+        The view this encoder encodes; named in error messages.
+    code_format : {"bits", "signed", "packed"}, default="bits"
+        Format of the codes :meth:`transform` returns.
+    batch_size : int, default=1024
+        Rows encoded at a time, which bounds memory on large inputs.
+    device : str, default="cpu"
+        Torch device that runs a torch tower.
+
+    Attributes
+    ----------
+    preprocessor_ : transformer
+        The fitted preprocessor.
+    tower_ : torch.nn.Module or LinearProjection
+        The hash function.
+    n_bits_ : int
+        Code length.
+    n_features_in_ : int
+        Number of input features.
+    """
+
+    _parameter_constraints: dict = {
+        "tower": [callable],
+        "preprocessor": [HasMethods(["fit", "transform"]), StrOptions({"passthrough"}), None],
+        "modality": [StrOptions({"image", "text"})],
+        "code_format": [StrOptions(set(CODE_FORMATS))],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+    }
+
+    def __init__(
+        self,
+        tower,
+        *,
+        preprocessor=None,
+        modality="image",
+        code_format="bits",
+        batch_size=1024,
+        device="cpu",
+    ):
+        self.tower = tower
+        self.preprocessor = preprocessor
+        self.modality = modality
+        self.code_format = code_format
+        self.batch_size = batch_size
+        self.device = device
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Fit the preprocessor on ``X`` and take the tower as the hash function.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Inputs of this encoder's view.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : ModalityEncoder
+        """
+        X = validate_view(self, X, view=self.modality, reset=True)
+        self.preprocessor_ = make_preprocessor(self.preprocessor, sparse=_is_sparse(X)).fit(X, None)
+        self.device_ = resolve_device(self.device)
+        self.tower_ = self.tower
+        if _is_torch(self.tower_):
+            self.tower_.to(self.device_)
+        self.n_bits_ = self._project(X[:1]).shape[1]
+        return self
+
+    def transform(self, X):
+        """Encode ``X`` to binary codes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Inputs of this encoder's view.
+
+        Returns
+        -------
+        codes : ndarray
+            ``(n_samples, n_bits)`` for ``"bits"`` and ``"signed"``, ``(n_samples,
+            ceil(n_bits / 8))`` for ``"packed"``.
+        """
+        check_is_fitted(self)
+        X = validate_view(self, X, view=self.modality, reset=False)
+        return binarize(self._project(X), self.code_format)
+
+    def _project(self, X):
+        """Real-valued pre-binarisation outputs of already validated ``X``, in batches."""
+        outputs = [
+            self._project_batch(self.preprocessor_.transform(X[start : start + self.batch_size]))
+            for start in range(0, X.shape[0], self.batch_size)
+        ]
+        if not outputs:
+            return np.zeros((0, getattr(self, "n_bits_", 0)), dtype=np.float32)
+        return np.concatenate(outputs)
+
+    def _project_batch(self, X):
+        X = np.ascontiguousarray(X.toarray() if _is_sparse(X) else X, dtype=np.float32)
+        if not _is_torch(self.tower_):
+            return self.tower_(X)
+        import torch
+
+        self.tower_.eval()
+        with torch.inference_mode():
+            return self.tower_(torch.from_numpy(X).to(self.device_)).cpu().numpy()
+
+    @property
+    def _n_features_out(self):
+        return -(-self.n_bits_ // 8) if self.code_format == "packed" else self.n_bits_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+
+def _is_sparse(X):
+    return hasattr(X, "toarray")
+
+
+def _is_torch(tower):
+    return hasattr(tower, "parameters") and hasattr(tower, "eval")

@@ -1,0 +1,174 @@
+"""The one validation helper: views, labels and devices.
+
+All checks go through scikit-learn's :func:`~sklearn.utils.validation.validate_data` and
+:func:`~sklearn.utils.check_array`; this module only adds the cross-modal parts (two views, the view
+named in every message, labels as metadata) and the torch device check.
+"""
+
+from contextlib import contextmanager
+
+import numpy as np
+from sklearn.utils import check_array, check_consistent_length
+from sklearn.utils.validation import validate_data
+
+VIEW_NAMES = {"image": "image view (X)", "text": "text view (y)"}
+
+
+@contextmanager
+def naming_view(view):
+    """Re-raise a ``ValueError`` with the view it concerns at the front of its message."""
+    try:
+        yield
+    except ValueError as exc:
+        name = VIEW_NAMES.get(view, view)
+        if str(exc).startswith(name[0].upper() + name[1:]):
+            raise
+        raise type(exc)(f"{name[0].upper() + name[1:]}: {exc}") from exc
+
+
+def _view_params(estimator, accept_sparse, allow_nd):
+    return {
+        "accept_sparse": accept_sparse,
+        "dtype": np.float32,
+        "allow_nd": allow_nd,
+        "estimator": estimator,
+    }
+
+
+def validate_views(estimator, X, y, *, reset=True, accept_sparse="csr", allow_nd=(False, False)):
+    """Validate an image view ``X`` and a text view ``y`` for ``fit``.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The estimator whose ``n_features_in_`` and ``feature_names_in_`` describe the image view.
+    X : {array-like, sparse matrix} of shape (n_samples, n_image_features)
+        The image view.
+    y : {array-like, sparse matrix} of shape (n_samples, n_text_features) or (n_samples,)
+        The text view. A 1-D ``y`` is read as one text feature.
+    reset : bool, default=True
+        Whether to reset ``n_features_in_`` (as in ``fit``).
+    accept_sparse : str, bool or list, default="csr"
+        Passed to :func:`~sklearn.utils.check_array` for both views.
+    allow_nd : tuple of bool, default=(False, False)
+        Whether each view may have more than two dimensions (custom towers on raw inputs).
+
+    Returns
+    -------
+    X, y : validated float32 arrays or CSR matrices, ``y`` at least 2-D.
+    """
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None: "
+            "the text view is required, call fit(X_img, X_txt)."
+        )
+    with naming_view("image"):
+        X = validate_data(
+            estimator, X, reset=reset, **_view_params(estimator, accept_sparse, allow_nd[0])
+        )
+    with naming_view("text"):
+        y = check_array(
+            y,
+            input_name="y",
+            ensure_2d=False,
+            **_view_params(estimator, accept_sparse, allow_nd[1]),
+        )
+        if y.ndim == 1:
+            y = y.reshape(-1, 1)
+    try:
+        check_consistent_length(X, y)
+    except ValueError as exc:
+        raise ValueError(
+            f"The image view (X) and the text view (y) must have the same number of rows "
+            f"(paired samples): {exc}"
+        ) from exc
+    return X, y
+
+
+def validate_view(estimator, X, *, view, reset=False, accept_sparse="csr", allow_nd=False):
+    """Validate one view for ``transform`` (``reset=False``) or for an encoder's ``fit``."""
+    with naming_view(view):
+        return validate_data(
+            estimator, X, reset=reset, **_view_params(estimator, accept_sparse, allow_nd)
+        )
+
+
+def check_labels(labels, n_samples, *, required=False, estimator=None):
+    """Validate ``labels`` as class ids ``(n,)`` or multi-hot ``(n, n_classes)``.
+
+    Parameters
+    ----------
+    labels : array-like of shape (n_samples,) or (n_samples, n_classes), or None
+        Class ids or a multi-hot indicator matrix.
+    n_samples : int
+        The number of paired samples the labels must describe.
+    required : bool, default=False
+        Raise when ``labels`` is None.
+    estimator : estimator instance, default=None
+        Named in error messages.
+
+    Returns
+    -------
+    labels : ndarray or None
+    """
+    name = type(estimator).__name__ if estimator is not None else "This function"
+    if labels is None:
+        if required:
+            raise ValueError(
+                f"{name} is supervised and requires labels: call fit(X_img, X_txt, labels=Y) "
+                "with Y of shape (n_samples,) class ids or (n_samples, n_classes) multi-hot."
+            )
+        return None
+    labels = check_array(
+        labels, ensure_2d=False, dtype=None, accept_sparse=False, input_name="labels"
+    )
+    if labels.ndim > 2:
+        raise ValueError(f"labels must be 1-D class ids or 2-D multi-hot, got {labels.ndim}-D.")
+    if labels.shape[0] != n_samples:
+        raise ValueError(
+            f"labels has {labels.shape[0]} rows but the views have {n_samples} samples."
+        )
+    return labels
+
+
+def resolve_device(device):
+    """Return a torch device string for ``device``, failing clearly when it does not exist.
+
+    Parameters
+    ----------
+    device : str
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"`` (CUDA, then MPS, then CPU).
+
+    Returns
+    -------
+    device : str
+    """
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        return "mps" if mps is not None and mps.is_available() else "cpu"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device={device!r} is not a valid torch device: {exc}") from exc
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested, but CUDA is not available on this machine "
+                "(torch.cuda.is_available() is False). Use device='cpu' or device='auto'."
+            )
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} was requested, but only {torch.cuda.device_count()} CUDA "
+                "device(s) exist."
+            )
+    elif parsed.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(f"device={device!r} was requested, but MPS is not available.")
+    elif parsed.type != "cpu":
+        raise ValueError(f"device={device!r} is not supported; use 'cpu', 'cuda', 'mps' or 'auto'.")
+    return str(parsed)

@@ -1,0 +1,308 @@
+"""``BaseCrossModalHasher``: what every cross-modal hashing estimator shares.
+
+A method subclass declares its modules, its loss and its defaults; this module owns validation of
+the two views, per-view preprocessing, training the skorch network, the NaN-loss guard, the
+standalone encoders, ``transform`` / ``transform_text`` / ``score``, parameter constraints and tags.
+"""
+
+import copy
+from abc import ABCMeta, abstractmethod
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.frozen import FrozenEstimator
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._codes import CODE_FORMATS, binarize
+from ._encoders import ModalityEncoder, make_preprocessor
+from ._validation import check_labels, resolve_device, validate_view, validate_views
+
+
+@contextmanager
+def _restored_on_error(estimator):
+    """Put back every attribute of ``estimator`` if the block raises: a failed call never leaves a
+    half-updated model behind."""
+    state = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(state)
+        raise
+
+
+class BaseCrossModalHasher(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta
+):
+    """Base class of the cross-modal hashers.
+
+    ``fit(X, y)`` takes the image view as ``X`` and the text view as ``y``, so that scikit-learn's
+    model selection slices the two views together. ``transform`` encodes images, ``transform_text``
+    encodes texts, into one Hamming space.
+
+    Subclasses implement :meth:`_fit_towers`, which learns the two hash functions from the
+    preprocessed views. Supervised subclasses set ``_requires_labels = True``.
+    """
+
+    _requires_labels = False
+
+    _parameter_constraints: dict = {
+        "n_bits": [Interval(Integral, 1, None, closed="left")],
+        "image_preprocessor": [HasMethods(["fit", "transform"]), StrOptions({"passthrough"}), None],
+        "text_preprocessor": [HasMethods(["fit", "transform"]), StrOptions({"passthrough"}), None],
+        "code_format": [StrOptions(set(CODE_FORMATS))],
+        "random_state": ["random_state"],
+    }
+
+    @abstractmethod
+    def _fit_towers(self, X_image, X_text, labels, random_state):
+        """Learn the hash functions; return ``(image_tower, text_tower)``.
+
+        ``X_image`` and ``X_text`` are preprocessed dense float32 arrays; ``labels`` is None for
+        unsupervised methods.
+        """
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None, *, labels=None):
+        """Learn hash functions for the image view ``X`` and the text view ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_image_features)
+            Image view.
+        y : {array-like, sparse matrix} of shape (n_samples, n_text_features)
+            Text view, paired row by row with ``X``. Required despite its slot: it sits where
+            scikit-learn's model selection slices it together with ``X``.
+        labels : array-like of shape (n_samples,) or (n_samples, n_classes), default=None
+            Class ids or multi-hot labels. Used by supervised methods only; unsupervised methods
+            ignore them, so one routed ``labels`` can feed any hasher. Route it with
+            ``set_fit_request(labels=True)`` under metadata routing.
+
+        Returns
+        -------
+        self : object
+            The fitted hasher.
+        """
+        with _restored_on_error(self):
+            X, y = validate_views(self, X, y, allow_nd=self._allow_nd())
+            labels = (
+                check_labels(labels, X.shape[0], required=True, estimator=self)
+                if self._requires_labels
+                else None
+            )
+            random_state = check_random_state(self.random_state)
+            self.image_preprocessor_ = make_preprocessor(self.image_preprocessor, sparse=_sparse(X))
+            self.text_preprocessor_ = make_preprocessor(self.text_preprocessor, sparse=_sparse(y))
+            X_image = _dense(self.image_preprocessor_.fit_transform(X))
+            X_text = _dense(self.text_preprocessor_.fit_transform(y))
+            image_tower, text_tower = self._fit_towers(X_image, X_text, labels, random_state)
+            self.image_encoder_ = self._make_encoder(
+                image_tower, self.image_preprocessor_, "image", X
+            )
+            self.text_encoder_ = self._make_encoder(text_tower, self.text_preprocessor_, "text", y)
+            self.n_text_features_in_ = y.shape[1]
+        return self
+
+    def _make_encoder(self, tower, preprocessor, modality, X):
+        return ModalityEncoder(
+            tower,
+            preprocessor=FrozenEstimator(preprocessor),
+            modality=modality,
+            code_format=self.code_format,
+            device=getattr(self, "device_", "cpu"),
+        ).fit(X)
+
+    def _allow_nd(self):
+        return (False, False)
+
+    def transform(self, X):
+        """Encode images to binary codes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_image_features)
+            Image view.
+
+        Returns
+        -------
+        codes : ndarray
+            Image codes in ``code_format``: ``(n_samples, n_bits)`` uint8 bits or float32 signs,
+            or ``(n_samples, ceil(n_bits / 8))`` packed bytes.
+        """
+        check_is_fitted(self)
+        X = validate_view(self, X, view="image", reset=False, allow_nd=self._allow_nd()[0])
+        return binarize(self.image_encoder_._project(X), self.code_format)
+
+    def transform_text(self, X):
+        """Encode texts to binary codes in the same Hamming space as :meth:`transform`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_text_features)
+            Text view.
+
+        Returns
+        -------
+        codes : ndarray
+            Text codes in ``code_format``.
+        """
+        check_is_fitted(self)
+        encoder = self.text_encoder_
+        X = validate_view(encoder, X, view="text", reset=False, allow_nd=self._allow_nd()[1])
+        return binarize(encoder._project(X), self.code_format)
+
+    def score(self, X, y=None, *, labels=None, sample_weight=None):
+        """Mean of image-to-text and text-to-image mAP@all on ``(X, y)``.
+
+        Each image of ``X`` queries the texts of ``y`` and each text queries the images, by Hamming
+        ranking with stable ties. An item is relevant when it shares a label with the query, or,
+        without ``labels``, when it is the query's own pair.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_image_features)
+            Image view.
+        y : {array-like, sparse matrix} of shape (n_samples, n_text_features)
+            Text view.
+        labels : array-like of shape (n_samples,) or (n_samples, n_classes), default=None
+            Class ids or multi-hot labels; None scores pair retrieval.
+        sample_weight : None
+            Unused; accepted because ``Pipeline.score`` forwards it.
+
+        Returns
+        -------
+        score : float
+        """
+        from .metrics import cross_modal_map
+
+        return cross_modal_map(self, X, y, labels=labels)
+
+    @property
+    def _n_features_out(self):
+        return -(-self.n_bits // 8) if self.code_format == "packed" else self.n_bits
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        tags.transformer_tags.preserves_dtype = []
+        tags.input_tags.sparse = True
+        return tags
+
+
+class BaseDeepHasher(BaseCrossModalHasher):
+    """Base class of the hashers trained as a skorch network.
+
+    A subclass declares :meth:`_build_module` (a torch module whose ``forward(image, text)`` feeds
+    its loss, and whose ``image_tower()`` / ``text_tower()`` give each view's path to the
+    pre-binarisation output) and :meth:`_build_loss`. It may extend :meth:`_net_params` with
+    skorch keyword arguments (optimizer, parameter groups, iterator options, callbacks).
+    """
+
+    _parameter_constraints: dict = {
+        **BaseCrossModalHasher._parameter_constraints,
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+        "callbacks": [list, None],
+        "train_split": [Interval(Real, 0, 1, closed="neither"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    @abstractmethod
+    def _build_module(self, n_image_features, n_text_features):
+        """Return the torch module to train."""
+
+    @abstractmethod
+    def _build_loss(self):
+        """Return the loss module, called as ``loss(y_pred, y_true, X)``."""
+
+    def _net_params(self):
+        """Keyword arguments of the skorch net; subclasses extend this dict."""
+        import torch
+
+        return {
+            "optimizer": torch.optim.Adam,
+            "optimizer__weight_decay": self.weight_decay,
+            "iterator_train__shuffle": True,
+        }
+
+    def _make_net(self, X_image, X_text):
+        from skorch.callbacks import EarlyStopping, ProgressBar
+        from skorch.dataset import ValidSplit
+
+        from .nn import CrossModalNet, NonFiniteLossGuard
+
+        callbacks = [("non_finite_loss_guard", NonFiniteLossGuard())]
+        if self.train_split is not None:
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(monitor="valid_loss", patience=self.n_iter_no_change),
+                )
+            )
+        if self.verbose >= 2:
+            callbacks.append(("progress_bar", ProgressBar()))
+        callbacks.extend(copy.deepcopy(self.callbacks or []))
+        return CrossModalNet(
+            module=self._build_module(X_image.shape[1], X_text.shape[1]),
+            criterion=self._build_loss(),
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            train_split=None if self.train_split is None else ValidSplit(self.train_split),
+            callbacks=callbacks,
+            device=self.device_,
+            verbose=int(self.verbose),
+            **self._net_params(),
+        )
+
+    def _fit_towers(self, X_image, X_text, labels, random_state):
+        import torch
+
+        self.device_ = resolve_device(self.device)
+        seed = int(random_state.randint(np.iinfo(np.int32).max))
+        data = {"image": X_image, "text": X_text}
+        continuing = (
+            self.warm_start
+            and hasattr(self, "net_")
+            and (self.net_.module_.n_image_features, self.net_.module_.n_text_features)
+            == (X_image.shape[1], X_text.shape[1])
+        )
+        cuda = [torch.device(self.device_).index or 0] if self.device_.startswith("cuda") else []
+        # Seed torch (weights, batch order, dropout) without touching the caller's global RNG.
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(seed)
+            if continuing:
+                net = copy.deepcopy(self.net_)
+                net.set_params(max_epochs=self.max_epochs)
+                net.partial_fit(data, labels)
+            else:
+                net = self._make_net(X_image, X_text)
+                net.fit(data, labels)
+        self.net_ = net
+        self.history_ = net.history
+        net.module_.eval()
+        return net.module_.image_tower(), net.module_.text_tower()
+
+
+def _sparse(X):
+    return hasattr(X, "toarray")
+
+
+def _dense(X):
+    return np.ascontiguousarray(X.toarray() if _sparse(X) else X, dtype=np.float32)

@@ -1,0 +1,111 @@
+"""DBRC: the multimodal binary reconstruction network and its loss (Hu, Nie and Li, 2017)."""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .layers import AdaptiveTanh, SingleViewTower, make_mlp
+
+
+class DBRCModule(nn.Module):
+    """Two encoders fused by summation into one ATanh binary layer, and one decoder per view.
+
+    Parameters
+    ----------
+    n_image_features, n_text_features : int
+        Input widths.
+    n_bits : int
+        Code length.
+    hidden_sizes : tuple of int, default=(1024, 512)
+        Encoder widths; each decoder mirrors them.
+    scaling : {"linear", "nonlinear"}, default="linear"
+        The Adaptive Tanh variant.
+    modality_dropout : float, default=0.5
+        Probability that a training pair has one of its views zeroed (each view equally likely), so
+        that single-view queries encode well.
+    """
+
+    def __init__(
+        self,
+        n_image_features,
+        n_text_features,
+        n_bits,
+        hidden_sizes=(1024, 512),
+        scaling="linear",
+        modality_dropout=0.5,
+    ):
+        super().__init__()
+        hidden = list(hidden_sizes)
+        self.n_image_features = n_image_features
+        self.n_text_features = n_text_features
+        self.modality_dropout = modality_dropout
+        self.image_encoder = make_mlp([n_image_features, *hidden])
+        self.text_encoder = make_mlp([n_text_features, *hidden])
+        self.hash_layer = nn.Sequential(
+            nn.Linear(hidden[-1], n_bits), AdaptiveTanh(n_bits, scaling)
+        )
+        self.image_decoder = make_mlp(
+            [n_bits, *hidden[::-1], n_image_features], final_activation=False
+        )
+        self.text_decoder = make_mlp(
+            [n_bits, *hidden[::-1], n_text_features], final_activation=False
+        )
+
+    @property
+    def atanh(self):
+        return self.hash_layer[-1]
+
+    def forward(self, image, text):
+        if self.training and self.modality_dropout > 0:
+            draw = torch.rand(image.shape[0], 1, device=image.device)
+            image = image * (draw >= self.modality_dropout / 2)
+            text = text * ((draw < self.modality_dropout / 2) | (draw >= self.modality_dropout))
+        codes = self.hash_layer(self.image_encoder(image) + self.text_encoder(text))
+        return codes, self.image_decoder(codes), self.text_decoder(codes), self.atanh.penalty()
+
+    def _offset(self, encoder, n_features):
+        with torch.no_grad():
+            device = next(encoder.parameters()).device
+            return encoder(torch.zeros(1, n_features, device=device))[0]
+
+    def image_tower(self):
+        return SingleViewTower(
+            self.image_encoder,
+            self.hash_layer,
+            self._offset(self.text_encoder, self.n_text_features),
+        )
+
+    def text_tower(self):
+        return SingleViewTower(
+            self.text_encoder,
+            self.hash_layer,
+            self._offset(self.image_encoder, self.n_image_features),
+        )
+
+
+class DBRCLoss(nn.Module):
+    """Reconstruction of both views from the shared code, plus the ATanh penalty.
+
+    ``loss = rec(image) + rec(text) + lambda_alpha * sum(1 / alpha**2)``, where ``rec`` is the mean
+    squared error on standardised features or, for binary bag-of-words, binary cross-entropy.
+    """
+
+    def __init__(self, lambda_alpha=1e-3, image_loss="mse", text_loss="mse"):
+        super().__init__()
+        self.lambda_alpha = lambda_alpha
+        self.image_loss = image_loss
+        self.text_loss = text_loss
+
+    @staticmethod
+    def _reconstruction(kind, prediction, target):
+        if kind == "bce":
+            return F.binary_cross_entropy_with_logits(prediction, target)
+        return F.mse_loss(prediction, target)
+
+    def forward(self, y_pred, y_true, X):
+        _, image_rec, text_rec, penalty = y_pred
+        return (
+            self._reconstruction(self.image_loss, image_rec, X["image"])
+            + self._reconstruction(self.text_loss, text_rec, X["text"])
+            + self.lambda_alpha * penalty
+        )

@@ -1,0 +1,89 @@
+"""Torch building blocks shared by the methods: MLP towers, Adaptive Tanh, single-view towers."""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def make_mlp(sizes, *, activation=nn.ReLU, final_activation=True, dropout=0.0):
+    """An MLP ``sizes[0] -> ... -> sizes[-1]`` with ``activation`` between layers.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Input width, hidden widths, output width.
+    activation : type of nn.Module, default=nn.ReLU
+        The non-linearity after each hidden layer.
+    final_activation : bool, default=True
+        Whether the last layer is followed by ``activation`` too.
+    dropout : float, default=0.0
+        Dropout after each activation.
+    """
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2 or final_activation:
+            layers.append(activation())
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+class AdaptiveTanh(nn.Module):
+    """Adaptive Tanh (ATanh) of DBRC: ``tanh(alpha * h)``, a learnable positive ``alpha`` per bit.
+
+    ``scaling="linear"`` computes ``tanh(alpha * h)``. ``scaling="nonlinear"`` computes
+    ``tanh(alpha * h + c * h**3)`` with ``alpha = softplus(a)`` and ``c = softplus(b)``, a positive,
+    monotone non-linear scale. These are our reading of the paper's linear and non-linear variants.
+    :meth:`penalty` is ``sum(1 / alpha**2)``, which training adds to push ``alpha`` up so that the
+    outputs approach +-1 while early gradients stay alive.
+
+    Parameters
+    ----------
+    n_bits : int
+        Width of the layer.
+    scaling : {"linear", "nonlinear"}, default="linear"
+        The scaling variant.
+    """
+
+    def __init__(self, n_bits, scaling="linear"):
+        super().__init__()
+        self.scaling = scaling
+        # softplus(0.5413) == 1.0: both parametrisations start at alpha == 1.
+        init = 1.0 if scaling == "linear" else 0.5413
+        self.alpha_param = nn.Parameter(torch.full((n_bits,), init))
+        if scaling == "nonlinear":
+            self.cubic_param = nn.Parameter(torch.full((n_bits,), -4.0))
+
+    @property
+    def alpha(self):
+        if self.scaling == "linear":
+            return self.alpha_param.clamp_min(1e-2)
+        return F.softplus(self.alpha_param)
+
+    def forward(self, h):
+        scaled = self.alpha * h
+        if self.scaling == "nonlinear":
+            scaled = scaled + F.softplus(self.cubic_param) * h.clamp(-3.0, 3.0) ** 3
+        return torch.tanh(scaled)
+
+    def penalty(self):
+        return (1.0 / self.alpha**2).sum()
+
+
+class SingleViewTower(nn.Module):
+    """One view's path to the pre-binarisation output, for a network that fuses two views.
+
+    Computes ``head(encoder(x) + offset)``, where ``offset`` is the other view's encoder output on
+    an all-zero (that is, mean, after standardisation) input: an image-only query is encoded as
+    ``(x, 0)``.
+    """
+
+    def __init__(self, encoder, head, offset):
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+        self.register_buffer("offset", offset.detach().clone())
+
+    def forward(self, x):
+        return self.head(self.encoder(x) + self.offset)

@@ -206,7 +206,9 @@ class BaseDeepHasher(BaseCrossModalHasher):
     A subclass declares :meth:`_build_module` (a torch module whose ``forward(image, text)`` feeds
     its loss, and whose ``image_tower()`` / ``text_tower()`` give each view's path to the
     pre-binarisation output) and :meth:`_build_loss`. It may extend :meth:`_net_params` with
-    skorch keyword arguments (optimizer, parameter groups, iterator options, callbacks).
+    skorch keyword arguments (optimizer, parameter groups, iterator options), add method callbacks
+    in :meth:`_method_callbacks`, and name a :class:`~sklearn_xmh.nn.CrossModalNet` subclass in
+    :meth:`_net_class` (for example one with a custom ``train_step``).
     """
 
     _parameter_constraints: dict = {
@@ -241,13 +243,22 @@ class BaseDeepHasher(BaseCrossModalHasher):
             "iterator_train__shuffle": True,
         }
 
+    def _net_class(self):
+        from .nn import CrossModalNet
+
+        return CrossModalNet
+
+    def _method_callbacks(self):
+        """``(name, callback)`` pairs the method itself needs (schedules, logging)."""
+        return []
+
     def _make_net(self, X_image, X_text):
         from skorch.callbacks import EarlyStopping, ProgressBar
         from skorch.dataset import ValidSplit
 
-        from .nn import CrossModalNet, NonFiniteLossGuard
+        from .nn import NonFiniteLossGuard
 
-        callbacks = [("non_finite_loss_guard", NonFiniteLossGuard())]
+        callbacks = [("non_finite_loss_guard", NonFiniteLossGuard()), *self._method_callbacks()]
         if self.train_split is not None:
             callbacks.append(
                 (
@@ -258,7 +269,7 @@ class BaseDeepHasher(BaseCrossModalHasher):
         if self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks.extend(copy.deepcopy(self.callbacks or []))
-        return CrossModalNet(
+        return self._net_class()(
             module=self._build_module(X_image.shape[1], X_text.shape[1]),
             criterion=self._build_loss(),
             lr=self.lr,

@@ -98,3 +98,60 @@ def make_cross_modal(
             "text views generated from shared multi-hot label semantics."
         ),
     )
+
+
+_SPLIT_KEYS = ("I_tr", "T_tr", "L_tr", "I_te", "T_te", "L_te")
+
+
+def load_mat_dataset(path, *, image_key="I", text_key="T"):
+    """Load a cross-modal ``.mat`` release with a fixed train/test split.
+
+    Reads the layout of the Wikipedia ``wikiData.mat`` and of the UCI ``uci_all.mat`` releases:
+    ``{image_key}_tr``, ``{text_key}_tr``, ``L_tr`` for training and ``{image_key}_te``,
+    ``{text_key}_te``, ``L_te`` for testing. Following the usual protocol, the test pairs are the
+    queries and the training pairs are both the training set and the retrieval database.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.mat`` file.
+    image_key, text_key : str, default="I", "T"
+        Prefixes of the two views, for files with more views (``uci_all.mat`` also holds ``P``,
+        240-d pixel averages).
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``X_image_train``, ``X_text_train``, ``labels_train``, ``X_image_query``,
+        ``X_text_query``, ``labels_query`` (labels as 1-D class ids), and ``name``.
+    """
+    from pathlib import Path
+
+    from scipy.io import loadmat
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"No such dataset file: {path}")
+    mat = loadmat(path)
+    keys = [key.replace("I", image_key, 1).replace("T", text_key, 1) for key in _SPLIT_KEYS]
+    missing = [key for key in keys if key not in mat]
+    if missing:
+        raise ValueError(
+            f"{path.name} does not have the train/test split layout: missing keys {missing}; "
+            f"found {sorted(k for k in mat if not k.startswith('__'))}."
+        )
+    image_tr, text_tr, labels_tr, image_te, text_te, labels_te = (mat[key] for key in keys)
+    return Bunch(
+        X_image_train=image_tr.astype(np.float32),
+        X_text_train=text_tr.astype(np.float32),
+        labels_train=_as_labels(labels_tr),
+        X_image_query=image_te.astype(np.float32),
+        X_text_query=text_te.astype(np.float32),
+        labels_query=_as_labels(labels_te),
+        name=path.stem,
+    )
+
+
+def _as_labels(labels):
+    labels = np.asarray(labels)
+    return labels.ravel().astype(np.int64) if min(labels.shape) == 1 else labels.astype(np.uint8)

@@ -1,0 +1,137 @@
+"""DJSRH: the two hashing towers, the joint-semantics affinity, the reconstruction loss and the
+alpha schedule (Su, Zhong and Zhang, ICCV 2019)."""
+
+import math
+
+import torch
+from skorch.callbacks import Callback
+from torch import nn
+from torch.nn import functional as F
+
+from .layers import make_mlp
+
+
+class DJSRHModule(nn.Module):
+    """An image and a text tower, each ``d -> hidden (ReLU) -> n_bits``, then ``tanh(alpha * h)``.
+
+    On precomputed features a single hidden ReLU layer stands in for AlexNet's fc6/fc7 on the
+    image side. ``alpha`` is set from outside by :class:`DJSRHAlphaSchedule`.
+
+    Parameters
+    ----------
+    n_image_features, n_text_features : int
+        Input widths.
+    n_bits : int
+        Code length.
+    image_hidden_size, text_hidden_size : int, default=4096
+        Width of each tower's hidden layer.
+    """
+
+    def __init__(
+        self,
+        n_image_features,
+        n_text_features,
+        n_bits,
+        image_hidden_size=4096,
+        text_hidden_size=4096,
+    ):
+        super().__init__()
+        self.n_image_features = n_image_features
+        self.n_text_features = n_text_features
+        self.image_net = make_mlp(
+            [n_image_features, image_hidden_size, n_bits], final_activation=False
+        )
+        self.text_net = make_mlp(
+            [n_text_features, text_hidden_size, n_bits], final_activation=False
+        )
+        self.alpha = 1.0
+
+    def forward(self, image, text):
+        return (
+            torch.tanh(self.alpha * self.image_net(image)),
+            torch.tanh(self.alpha * self.text_net(text)),
+        )
+
+    # tanh(alpha * h) has the sign of h, so the towers stop before the scaled tanh.
+    def image_tower(self):
+        return self.image_net
+
+    def text_tower(self):
+        return self.text_net
+
+
+def joint_semantics_affinity(image, text, *, beta=0.3, eta=0.4, mu=1.5):
+    """The joint-semantics affinity matrix of a mini-batch of ``m`` pairs (DJSRH, eq. 2-4).
+
+    ``S_I = 2 cos(image, image) - 1`` and ``S_T = 2 cos(text, text) - 1`` on the input features;
+    ``S~ = beta S_I + (1 - beta) S_T``; ``S = mu ((1 - eta) S~ + eta S~ S~^T / m)``.
+
+    Parameters
+    ----------
+    image : torch.Tensor of shape (m, n_image_features)
+    text : torch.Tensor of shape (m, n_text_features)
+    beta, eta, mu : float
+        Weight of the image affinity, weight of the second-order term, and scale.
+
+    Returns
+    -------
+    S : torch.Tensor of shape (m, m)
+    """
+    image = F.normalize(image, dim=1)
+    text = F.normalize(text, dim=1)
+    S_image = 2.0 * image @ image.T - 1.0
+    S_text = 2.0 * text @ text.T - 1.0
+    S_tilde = beta * S_image + (1.0 - beta) * S_text
+    # The second-order term: two pairs are similar when they have similar neighbours (eq. 3).
+    S = (1.0 - eta) * S_tilde + eta * (S_tilde @ S_tilde.T) / S_tilde.shape[0]
+    return mu * S
+
+
+class DJSRHLoss(nn.Module):
+    """Reconstruct the joint-semantics affinity from the cosine similarities of the codes.
+
+    ``L = lambda1 MSE(B_I B_I^T, S) + MSE(B_I B_T^T, S) + lambda2 MSE(B_T B_T^T, S)`` with
+    L2-normalised relaxed codes ``B_I``, ``B_T`` and ``S`` from :func:`joint_semantics_affinity`
+    on the batch's input features (DJSRH, eq. 5-7). Each MSE is the mean over all ``m**2`` entries.
+
+    Parameters
+    ----------
+    beta, eta, mu : float
+        Parameters of the affinity.
+    lambda1, lambda2 : float
+        Weights of the image-image and text-text reconstruction terms.
+    """
+
+    def __init__(self, beta=0.3, eta=0.4, mu=1.5, lambda1=0.3, lambda2=0.3):
+        super().__init__()
+        self.beta = beta
+        self.eta = eta
+        self.mu = mu
+        self.lambda1 = lambda1
+        self.lambda2 = lambda2
+
+    def forward(self, y_pred, y_true, X):
+        codes_image, codes_text = y_pred
+        with torch.no_grad():
+            S = joint_semantics_affinity(
+                X["image"], X["text"], beta=self.beta, eta=self.eta, mu=self.mu
+            )
+        B_image = F.normalize(codes_image, dim=1)
+        B_text = F.normalize(codes_text, dim=1)
+        return (
+            self.lambda1 * F.mse_loss(B_image @ B_image.T, S)
+            + F.mse_loss(B_image @ B_text.T, S)
+            + self.lambda2 * F.mse_loss(B_text @ B_text.T, S)
+        )
+
+
+class DJSRHAlphaSchedule(Callback):
+    """Set the towers' tanh scale to ``alpha = sqrt(epoch + 1)`` at the start of every epoch.
+
+    A slowly steepening tanh lets gradients flow early and pushes the relaxed codes towards +-1
+    late in training. Epochs count from 0 and continue across warm starts.
+    """
+
+    def on_epoch_begin(self, net, **kwargs):
+        # skorch has already opened this epoch's history row, so ``len - 1`` is its 0-based index.
+        net.module_.alpha = math.sqrt(len(net.history))

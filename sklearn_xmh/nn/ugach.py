@@ -1,0 +1,371 @@
+"""UGACH: the correlation graph, the generator / discriminator networks, their losses and the
+adversarial skorch net (Zhang, Peng and Yuan, AAAI 2018)."""
+
+import numpy as np
+import torch
+from skorch.utils import to_tensor
+from torch import nn
+from torch.nn import functional as F
+
+from .layers import make_mlp
+from .net import CrossModalNet
+
+
+def correlation_graph(X_image, X_text, n_neighbors=5, *, block_size=2048):
+    """UGACH's correlation graph: each item's k nearest neighbours by image and by text.
+
+    Neighbours are Euclidean, found with :class:`sklearn.neighbors.NearestNeighbors` one block of
+    queries at a time, and every item is its own neighbour in both views. An item's neighbour set
+    is the union of its two lists.
+
+    Parameters
+    ----------
+    X_image : ndarray of shape (n_samples, n_image_features)
+    X_text : ndarray of shape (n_samples, n_text_features)
+    n_neighbors : int, default=5
+        Neighbours per view, the item itself included; clipped to ``n_samples``.
+    block_size : int, default=2048
+        Queries per ``kneighbors`` call, which bounds memory.
+
+    Returns
+    -------
+    neighbors : ndarray of shape (n_samples, 2 * n_neighbors), dtype int64
+        Each row holds its item's distinct neighbours in increasing index order, padded on the
+        right with copies of the row's first neighbour.
+    n_distinct : ndarray of shape (n_samples,), dtype int64
+        Number of distinct neighbours of each item (the leading entries of its row).
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    n_samples = X_image.shape[0]
+    k = min(n_neighbors, n_samples)
+    lists = []
+    for X in (X_image, X_text):
+        index = NearestNeighbors(n_neighbors=k).fit(X)
+        view = np.empty((n_samples, k), dtype=np.int64)
+        for start in range(0, n_samples, block_size):
+            rows = np.arange(start, min(start + block_size, n_samples))
+            found = index.kneighbors(X[rows], return_distance=False)
+            # Exact duplicates may rank another item before the query itself: the item must stay.
+            missing = ~(found == rows[:, None]).any(axis=1)
+            found[missing, -1] = rows[missing]
+            view[rows] = found
+        lists.append(view)
+    neighbors = np.sort(np.hstack(lists), axis=1)
+    duplicate = np.zeros_like(neighbors, dtype=bool)
+    duplicate[:, 1:] = neighbors[:, 1:] == neighbors[:, :-1]
+    order = np.argsort(duplicate, axis=1, kind="stable")
+    neighbors = np.take_along_axis(neighbors, order, axis=1)
+    n_distinct = (~duplicate).sum(axis=1)
+    padding = np.arange(neighbors.shape[1])[None, :] >= n_distinct[:, None]
+    neighbors = np.where(padding, neighbors[:, :1], neighbors)
+    return neighbors, n_distinct.astype(np.int64)
+
+
+class UGACHModule(nn.Module):
+    """One player of UGACH, generator or discriminator: an image and a text pathway, each
+    ``d -> hidden (tanh) -> n_bits -> sigmoid``.
+
+    Parameters
+    ----------
+    n_image_features, n_text_features : int
+        Input widths.
+    n_bits : int
+        Code length.
+    hidden_size : int, default=1024
+        Width of each pathway's hidden layer (8192 in the reference code).
+    """
+
+    def __init__(self, n_image_features, n_text_features, n_bits, hidden_size=1024):
+        super().__init__()
+        self.n_image_features = n_image_features
+        self.n_text_features = n_text_features
+        self.n_bits = n_bits
+        self.hidden_size = hidden_size
+        self.image_net = make_mlp(
+            [n_image_features, hidden_size, n_bits], activation=nn.Tanh, final_activation=False
+        )
+        self.text_net = make_mlp(
+            [n_text_features, hidden_size, n_bits], activation=nn.Tanh, final_activation=False
+        )
+
+    def forward(self, image, text):
+        return torch.sigmoid(self.image_net(image)), torch.sigmoid(self.text_net(text))
+
+    def encode(self, view, x):
+        return torch.sigmoid((self.image_net if view == "image" else self.text_net)(x))
+
+    # A bit is 1 when the sigmoid is at least 0.5, that is when its logit is >= 0: the towers
+    # stop before the sigmoid.
+    def image_tower(self):
+        return self.image_net
+
+    def text_tower(self):
+        return self.text_net
+
+
+def squared_distances(query, items):
+    """Squared Euclidean distances in code space between paired rows of ``query`` and ``items``,
+    both of shape (b, n_bits)."""
+    return ((query - items) ** 2).sum(dim=-1)
+
+
+def pairwise_squared_distances(query, items):
+    """Squared Euclidean distances of every row of ``query`` (b, n_bits) to every row of
+    ``items`` (p, n_bits): shape (b, p)."""
+    return ((query[:, None, :] - items[None, :, :]) ** 2).sum(dim=-1)
+
+
+def triplet_hinge(query, positive, negative, margin):
+    """Per-triplet hinge ``max(0, margin + d(q, p) - d(q, n))`` on squared distances (UGACH,
+    eq. 6)."""
+    return F.relu(margin + squared_distances(query, positive) - squared_distances(query, negative))
+
+
+class UGACHTripletLoss(nn.Module):
+    """The discriminator's loss: the mean triplet hinge with margin ``n_bits / 8`` (UGACH, eq. 6);
+    its weight decay is the optimizer's.
+
+    Parameters
+    ----------
+    margin : float
+        Hinge margin on squared distances between sigmoid codes.
+    """
+
+    def __init__(self, margin):
+        super().__init__()
+        self.margin = margin
+
+    def forward(self, query, positive, negative):
+        return triplet_hinge(query, positive, negative, self.margin).mean()
+
+
+def policy_gradient_loss(log_probabilities, reward):
+    """The generator's REINFORCE loss ``-mean(log p(n | q) * reward)`` (UGACH, eq. 8)."""
+    return -(log_probabilities * reward.detach()).mean()
+
+
+# The two retrieval directions: query view, database view.
+_DIRECTIONS = (("image", "text"), ("text", "image"))
+
+
+class UGACHNet(CrossModalNet):
+    """The adversarial UGACH net: ``module`` is the discriminator, ``generator`` the generator.
+
+    The first ``pretrain_epochs`` epochs train the discriminator on triplets whose negatives are
+    random non-neighbours. Every later epoch is one adversarial round: the discriminator trains
+    one epoch on triplets whose negatives the (fixed) generator samples, then the generator trains
+    one epoch by policy gradient, rewarded by the discriminator. Each batch of query items gives
+    triplets in both directions (image query / text items, text query / image items); positives
+    come from the correlation graph built at the start of :meth:`partial_fit`.
+
+    The generator and its optimizer are registered in :meth:`initialize_module` and
+    :meth:`initialize_optimizer`, so ``set_params(generator__hidden_size=...)``,
+    ``optimizer_generator__lr`` and pickling work as for the discriminator.
+
+    Parameters
+    ----------
+    module : type or nn.Module
+        The discriminator.
+    generator : type or nn.Module, default=UGACHModule
+        The generator; ``generator__*`` keyword arguments configure it. A class is built with the
+        discriminator's ``n_image_features``, ``n_text_features``, ``n_bits`` and
+        ``hidden_size`` unless ``generator__*`` arguments say otherwise.
+    optimizer_generator : type, default=torch.optim.SGD
+        The generator's optimizer; ``optimizer_generator__*`` keyword arguments configure it.
+    n_neighbors : int, default=5
+        Neighbours per view in the correlation graph.
+    pool_size : int or None, default=None
+        Size of the random candidate pool the generator samples from; None takes 1/50 of the
+        training items (at least 2), as the reference code.
+    pretrain_epochs : int, default=10
+        Epochs of discriminator pre-training.
+    """
+
+    def __init__(
+        self,
+        module,
+        *args,
+        generator=UGACHModule,
+        optimizer_generator=torch.optim.SGD,
+        n_neighbors=5,
+        pool_size=None,
+        pretrain_epochs=10,
+        **kwargs,
+    ):
+        super().__init__(module, *args, **kwargs)
+        self.generator = generator
+        self.optimizer_generator = optimizer_generator
+        self.n_neighbors = n_neighbors
+        self.pool_size = pool_size
+        self.pretrain_epochs = pretrain_epochs
+
+    def initialize_module(self):
+        super().initialize_module()
+        # By default the generator has the discriminator's shape, with its own weights.
+        params = self.get_params_for("generator")
+        if not isinstance(self.generator, nn.Module):
+            shape = ("n_image_features", "n_text_features", "n_bits", "hidden_size")
+            params = {**{name: getattr(self.module_, name) for name in shape}, **params}
+        self.generator_ = self.initialized_instance(self.generator, params)
+        return self
+
+    def initialize_optimizer(self, *args, **kwargs):
+        named = self.module_.named_parameters()
+        args, kwargs = self.get_params_for_optimizer("optimizer", named)
+        self.optimizer_ = self.optimizer(*args, **kwargs)
+        named = self.generator_.named_parameters()
+        args, kwargs = self.get_params_for_optimizer("optimizer_generator", named)
+        self.optimizer_generator_ = self.optimizer_generator(*args, **kwargs)
+        return self
+
+    # ---- data: the views of all training items, and the graph over them ----
+
+    def get_dataset(self, X, y=None):
+        # Batches carry the row index of each query, to look its graph neighbours up.
+        n_samples = len(X["image"])
+        return super().get_dataset({**X, "index": np.arange(n_samples)}, y)
+
+    def infer(self, x, **fit_params):
+        if isinstance(x, dict):
+            x = {key: value for key, value in x.items() if key != "index"}
+        return super().infer(x, **fit_params)
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        self.neighbors_, self.n_distinct_ = correlation_graph(
+            np.asarray(X["image"]), np.asarray(X["text"]), self.n_neighbors
+        )
+        # The full views, kept only while training: positives and negatives are looked up here.
+        self._views = {
+            view: to_tensor(np.asarray(X[view]), device=self.device) for view in ("image", "text")
+        }
+        self._graph = (
+            torch.as_tensor(self.neighbors_, device=self.device),
+            torch.as_tensor(self.n_distinct_, device=self.device),
+        )
+        try:
+            return super().partial_fit(X, y, classes=classes, **fit_params)
+        finally:
+            del self._views, self._graph
+
+    def _pool_size(self):
+        n_samples = self._graph[0].shape[0]
+        size = self.pool_size if self.pool_size is not None else n_samples // 50
+        return int(min(max(size, 2), n_samples))
+
+    # ---- sampling ----
+
+    def _sample_positives(self, index):
+        neighbors, n_distinct = self._graph
+        draw = torch.rand(index.shape[0], device=neighbors.device)
+        column = (draw * n_distinct[index]).long().clamp_max(neighbors.shape[1] - 1)
+        return neighbors[index, column]
+
+    def _sample_non_neighbors(self, index):
+        neighbors, _ = self._graph
+        n_samples = neighbors.shape[0]
+        negatives = torch.randint(n_samples, index.shape, device=neighbors.device)
+        # Redraw the few that hit the neighbour set; an item neighbouring everything keeps one.
+        for _ in range(20):
+            hit = (neighbors[index] == negatives[:, None]).any(dim=1)
+            if not hit.any():
+                break
+            negatives[hit] = torch.randint(n_samples, (int(hit.sum()),), device=hit.device)
+        return negatives
+
+    def _generator_policy(self, query_view, item_view, index):
+        """The generator's softmax over a random candidate pool: ``(pool, log p)``, where
+        ``log p`` has one row per query.
+
+        The queries of a batch share one pool, drawn afresh for every batch: each query still
+        sees a uniformly random pool, and the pool is encoded once rather than once per query.
+        """
+        n_samples = self._graph[0].shape[0]
+        pool = torch.randperm(n_samples, device=index.device)[: self._pool_size()]
+        query = self.generator_.encode(query_view, self._views[query_view][index])
+        candidates = self.generator_.encode(item_view, self._views[item_view][pool])
+        return pool, F.log_softmax(-pairwise_squared_distances(query, candidates), dim=1)
+
+    def _sample_from_generator(self, query_view, item_view, index):
+        pool, log_p = self._generator_policy(query_view, item_view, index)
+        choice = torch.multinomial(log_p.exp(), 1).squeeze(1)
+        return pool[choice], log_p.gather(1, choice[:, None]).squeeze(1)
+
+    # ---- the two players' steps ----
+
+    def _triplets(self, player, query_view, item_view, index, positives, negatives):
+        return (
+            player.encode(query_view, self._views[query_view][index]),
+            player.encode(item_view, self._views[item_view][positives]),
+            player.encode(item_view, self._views[item_view][negatives]),
+        )
+
+    def _discriminator_loss(self, index, adversarial):
+        loss = 0.0
+        for query_view, item_view in _DIRECTIONS:
+            positives = self._sample_positives(index)
+            if adversarial:
+                with torch.no_grad():
+                    negatives, _ = self._sample_from_generator(query_view, item_view, index)
+            else:
+                negatives = self._sample_non_neighbors(index)
+            triplet = self._triplets(
+                self.module_, query_view, item_view, index, positives, negatives
+            )
+            loss = loss + self.criterion_(*triplet)
+        return loss
+
+    def train_step(self, batch, **fit_params):
+        """One discriminator update on a batch of query items, in both directions."""
+        self._set_training(True)
+        index = batch[0]["index"].to(self.device).long()
+        adversarial = len(self.history) > self.pretrain_epochs
+        self.optimizer_.zero_grad()
+        loss = self._discriminator_loss(index, adversarial)
+        loss.backward()
+        self.optimizer_.step()
+        return {"loss": loss.detach(), "y_pred": None}
+
+    def generator_step(self, batch, **fit_params):
+        """One generator update by policy gradient on a batch of query items (UGACH, eq. 8)."""
+        self._set_training(True)
+        index = batch[0]["index"].to(self.device).long()
+        self.optimizer_generator_.zero_grad()
+        loss = 0.0
+        for query_view, item_view in _DIRECTIONS:
+            negatives, log_p = self._sample_from_generator(query_view, item_view, index)
+            with torch.no_grad():
+                positives = self._sample_positives(index)
+                triplet = self._triplets(
+                    self.module_, query_view, item_view, index, positives, negatives
+                )
+                reward = torch.sigmoid(triplet_hinge(*triplet, self.criterion_.margin))
+            loss = loss + policy_gradient_loss(log_p, reward)
+        loss.backward()
+        self.optimizer_generator_.step()
+        return {"loss": loss.detach(), "y_pred": None}
+
+    def validation_step(self, batch, **fit_params):
+        """The discriminator's triplet loss with random non-neighbour negatives: an unlabelled
+        validation criterion."""
+        self._set_training(False)
+        index = batch[0]["index"].to(self.device).long()
+        with torch.no_grad():
+            loss = self._discriminator_loss(index, adversarial=False)
+        return {"loss": loss, "y_pred": None}
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        # After the discriminator's epoch of an adversarial round, the generator's epoch; its
+        # losses go to the history as ``generator_loss``.
+        if not training or iterator is None:
+            return
+        # A NaN in pre-training epochs keeps the epoch log's columns aligned.
+        loss = np.nan
+        if len(self.history) > self.pretrain_epochs:
+            super().run_single_epoch(
+                iterator, training, "generator", self.generator_step, **fit_params
+            )
+            losses = self.history[-1, "batches", :, "generator_loss"]
+            loss = float(np.mean(losses)) if losses else np.nan
+        self.history.record("generator_loss", loss)

@@ -1,0 +1,213 @@
+"""UGACH: Unsupervised Generative Adversarial Cross-modal Hashing.
+
+Jian Zhang, Yuxin Peng and Mingkuan Yuan. "Unsupervised Generative Adversarial Cross-Modal
+Hashing." AAAI 2018.
+"""
+
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Interval
+
+from .base import BaseDeepHasher
+from .nn import UGACHModule, UGACHNet, UGACHTripletLoss
+
+
+class UGACHHasher(BaseDeepHasher):
+    """Unsupervised cross-modal hashing by a generative adversarial game (UGACH).
+
+    A correlation graph links every training item to its ``n_neighbors`` nearest neighbours by
+    image features and by text features (itself included); the other view of those neighbours
+    are its positives in both retrieval directions. A discriminator and a generator, each with an
+    image and a text pathway ``d -> hidden (tanh) -> n_bits -> sigmoid``, play against each other:
+    the generator samples, by a softmax over a random candidate pool, items it finds close to a
+    query, and the discriminator learns a triplet hinge that ranks the graph positive above the
+    generated item, with margin ``n_bits / 8`` on squared distances. The generator is trained by
+    policy gradient with the reward ``sigmoid(hinge)`` from the discriminator. The discriminator
+    is first pre-trained with random non-neighbour negatives. Codes come from the discriminator:
+    a bit is 1 where its sigmoid output is at least 0.5.
+
+    This is an unsupervised method: ``labels`` passed to :meth:`fit` are ignored, and nothing
+    selects epochs or models on labels; the last epoch is kept.
+
+    Read more in the :ref:`User Guide <methods>`.
+
+    Parameters
+    ----------
+    n_bits : int, default=64
+        Code length.
+    hidden_size : int, default=1024
+        Width of the hidden layer of every pathway of both networks (8192 in the reference code).
+    n_neighbors : int, default=5
+        Nearest neighbours per view in the correlation graph, the item itself included.
+    pool_size : int or None, default=None
+        Candidates the generator chooses from per query, drawn at random; None takes 1/50 of the
+        training items (at least 2), as the reference code.
+    margin : float or None, default=None
+        Margin of the triplet hinge on squared distances between sigmoid codes; None is
+        ``n_bits / 8``.
+    lr : float, default=1e-3
+        SGD learning rate of the discriminator.
+    generator_lr : float, default=1e-2
+        SGD learning rate of the generator.
+    weight_decay : float, default=0.01
+        Weight decay of both networks.
+    batch_size : int, default=64
+        Query items per batch; each gives one triplet per retrieval direction.
+    pretrain_epochs : int, default=10
+        Epochs of discriminator pre-training with random non-neighbour negatives.
+    max_epochs : int, default=50
+        Total epochs, pre-training included; every epoch after pre-training is one adversarial
+        round (a discriminator epoch on generated negatives, then a generator epoch).
+    image_preprocessor, text_preprocessor : transformer, "passthrough" or None, default=None
+        Per-view preprocessing fitted on the training view; None standardises. The graph is
+        built on the preprocessed features.
+    code_format : {"bits", "signed", "packed"}, default="bits"
+        Format of the codes returned by :meth:`transform` and :meth:`transform_text`.
+    device : str, default="cpu"
+        Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks.
+    train_split : float or None, default=None
+        Fraction of the training items held out for a validation loss (the discriminator's
+        hinge with random non-neighbour negatives, which needs no labels) with early stopping.
+    n_iter_no_change : int, default=10
+        Early-stopping patience in epochs, with ``train_split``.
+    warm_start : bool, default=False
+        Continue training the previous networks on the next ``fit``.
+    verbose : int, default=0
+        0 is silent, 1 prints skorch's epoch log (with the generator's loss), 2 adds a progress
+        bar.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weights, batch order and all sampling.
+
+    Attributes
+    ----------
+    net_ : UGACHNet
+        The trained adversarial net; ``net_.module_`` is the discriminator, ``net_.generator_``
+        the generator, ``net_.neighbors_`` the correlation graph.
+    history_ : skorch.History
+        Per-epoch training log.
+    image_encoder_, text_encoder_ : ModalityEncoder
+        Standalone fitted encoders of each view.
+    image_preprocessor_, text_preprocessor_ : transformer
+        The fitted per-view preprocessors.
+    device_ : str
+        The resolved torch device.
+    n_features_in_ : int
+        Number of image features.
+    n_text_features_in_ : int
+        Number of text features.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Image feature names, when ``X`` has string column names.
+
+    See Also
+    --------
+    DJSRHHasher : Deep joint-semantics reconstructing hashing.
+    DBRCHasher : Deep binary reconstruction.
+    CCAITQHasher : The linear baseline.
+
+    Notes
+    -----
+    The reference code trains on one triplet per step and selects its best epoch on labelled test
+    mAP; here the steps take batches of triplets, and the last epoch is kept.
+
+    References
+    ----------
+    .. [1] J. Zhang, Y. Peng and M. Yuan, "Unsupervised Generative Adversarial Cross-Modal
+       Hashing", AAAI 2018.
+
+    Examples
+    --------
+    >>> from sklearn_xmh import UGACHHasher
+    >>> from sklearn_xmh.datasets import make_cross_modal
+    >>> data = make_cross_modal(n_samples=200, random_state=0)
+    >>> hasher = UGACHHasher(n_bits=16, hidden_size=32, pretrain_epochs=1, max_epochs=2,
+    ...                      random_state=0)
+    >>> hasher.fit(data.X_image, data.X_text).transform(data.X_image).shape
+    (200, 16)
+    >>> hasher.transform_text(data.X_text).shape
+    (200, 16)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseDeepHasher._parameter_constraints,
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "pool_size": [Interval(Integral, 2, None, closed="left"), None],
+        "margin": [Interval(Real, 0, None, closed="left"), None],
+        "generator_lr": [Interval(Real, 0, None, closed="neither")],
+        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_bits=64,
+        *,
+        hidden_size=1024,
+        n_neighbors=5,
+        pool_size=None,
+        margin=None,
+        lr=1e-3,
+        generator_lr=1e-2,
+        weight_decay=0.01,
+        batch_size=64,
+        pretrain_epochs=10,
+        max_epochs=50,
+        image_preprocessor=None,
+        text_preprocessor=None,
+        code_format="bits",
+        device="cpu",
+        callbacks=None,
+        train_split=None,
+        n_iter_no_change=10,
+        warm_start=False,
+        verbose=0,
+        random_state=None,
+    ):
+        self.n_bits = n_bits
+        self.hidden_size = hidden_size
+        self.n_neighbors = n_neighbors
+        self.pool_size = pool_size
+        self.margin = margin
+        self.lr = lr
+        self.generator_lr = generator_lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.pretrain_epochs = pretrain_epochs
+        self.max_epochs = max_epochs
+        self.image_preprocessor = image_preprocessor
+        self.text_preprocessor = text_preprocessor
+        self.code_format = code_format
+        self.device = device
+        self.callbacks = callbacks
+        self.train_split = train_split
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.random_state = random_state
+
+    def _build_module(self, n_image_features, n_text_features):
+        return UGACHModule(
+            n_image_features, n_text_features, self.n_bits, hidden_size=self.hidden_size
+        )
+
+    def _build_loss(self):
+        return UGACHTripletLoss(self.n_bits / 8 if self.margin is None else self.margin)
+
+    def _net_class(self):
+        return UGACHNet
+
+    def _net_params(self):
+        import torch
+
+        return {
+            **super()._net_params(),
+            "optimizer": torch.optim.SGD,
+            "generator": UGACHModule,
+            "optimizer_generator": torch.optim.SGD,
+            "optimizer_generator__lr": self.generator_lr,
+            "optimizer_generator__weight_decay": self.weight_decay,
+            "n_neighbors": self.n_neighbors,
+            "pool_size": self.pool_size,
+            "pretrain_epochs": self.pretrain_epochs,
+        }

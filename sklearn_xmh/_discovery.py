@@ -14,9 +14,18 @@ def all_estimators():
     --------
     >>> from sklearn_xmh import all_estimators
     >>> [name for name, _ in all_estimators()]
-    ['cca-itq', 'dbrc']
+    ['cca-itq', 'dbrc', 'djsrh', 'ugach']
     """
     from .baselines import CCAITQHasher
     from .dbrc import DBRCHasher
+    from .djsrh import DJSRHHasher
+    from .ugach import UGACHHasher
 
-    return sorted({"cca-itq": CCAITQHasher, "dbrc": DBRCHasher}.items())
+    return sorted(
+        {
+            "cca-itq": CCAITQHasher,
+            "dbrc": DBRCHasher,
+            "djsrh": DJSRHHasher,
+            "ugach": UGACHHasher,
+        }.items()
+    )

@@ -12,6 +12,8 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FAST_PARAMS = {
     "dbrc": {"n_bits": 8, "hidden_sizes": (16, 8), "max_epochs": 2, "batch_size": 32},
     "cca-itq": {"n_bits": 8, "n_iter": 5},
+    "djsrh": {"n_bits": 8, "image_hidden_size": 16, "text_hidden_size": 16, "max_epochs": 2},
+    "ugach": {"n_bits": 8, "hidden_size": 16, "pretrain_epochs": 1, "max_epochs": 2},
 }
 
 

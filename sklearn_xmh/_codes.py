@@ -160,3 +160,26 @@ def pack_words(codes, *, code_format=None, n_bits=None):
     packed = np.zeros((bits.shape[0], n_words * 8), dtype=np.uint8)
     packed[:, : -(-n_bits // 8)] = np.packbits(bits, axis=1)
     return packed.view(np.uint64), n_bits
+
+
+def packed_to_words(packed):
+    """View :func:`numpy.packbits` rows as ``uint64`` words for popcount distances.
+
+    Rows are zero-padded to a whole number of words; when they already are, no copy is made.
+
+    Parameters
+    ----------
+    packed : ndarray of shape (n_samples, n_bytes), dtype uint8
+        Packed codes.
+
+    Returns
+    -------
+    words : ndarray of shape (n_samples, ceil(n_bytes / 8)), dtype uint64
+    """
+    packed = np.ascontiguousarray(packed, dtype=np.uint8)
+    n_words = max(1, -(-packed.shape[1] // 8))
+    if packed.shape[1] != n_words * 8:
+        padded = np.zeros((packed.shape[0], n_words * 8), dtype=np.uint8)
+        padded[:, : packed.shape[1]] = packed
+        packed = padded
+    return packed.view(np.uint64)

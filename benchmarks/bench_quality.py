@@ -1,0 +1,164 @@
+"""Retrieval quality of the hashers on Wiki or UCI: mAP@50 and mAP@all, I->T and T->I.
+
+Every method is fitted with its default settings (only ``n_bits`` and ``random_state`` are set)
+on the training pairs, which are also the retrieval database; the test pairs are the queries. An
+item is relevant when it has the query's class. Unsupervised methods never see labels. Prints a
+markdown report: one table per metric, mean +- std over seeds, with the mean fit time.
+
+Usage::
+
+    python benchmarks/bench_quality.py --data wiki --bits 16,32,64,128 --seeds 3 \\
+        --methods dbrc,djsrh,ugach,cca-itq
+"""
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sklearn_xmh import all_estimators
+from sklearn_xmh.datasets import load_mat_dataset
+from sklearn_xmh.metrics import mean_average_precision
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATASETS = {
+    "wiki": SHARED_DATA / "wiki" / "wikiData.mat",
+    "uci": SHARED_DATA / "uci_multifeature" / "uci_all.mat",
+}
+METRICS = {"mAP@50": 50, "mAP@all": None}
+DIRECTIONS = {"i2t": "I→T", "t2i": "T→I"}
+
+
+def evaluate(estimator, data):
+    """Fit on the training pairs; return the fit time and ``{(metric, direction): mAP}``."""
+    labels = {"labels": data.labels_train} if estimator._requires_labels else {}
+    start = time.perf_counter()
+    estimator.fit(data.X_image_train, data.X_text_train, **labels)
+    seconds = time.perf_counter() - start
+    query = {
+        "i2t": estimator.transform(data.X_image_query),
+        "t2i": estimator.transform_text(data.X_text_query),
+    }
+    database = {
+        "i2t": estimator.transform_text(data.X_text_train),
+        "t2i": estimator.transform(data.X_image_train),
+    }
+    scores = {}
+    for metric, top_k in METRICS.items():
+        for direction in DIRECTIONS:
+            scores[metric, direction] = mean_average_precision(
+                query[direction],
+                database[direction],
+                data.labels_query,
+                data.labels_train,
+                top_k=top_k,
+            )
+    return seconds, scores
+
+
+def run(data, methods, bits, seeds, log=print, save=None):
+    registry = dict(all_estimators())
+    records = []
+    # Code length and seed outermost, so that an interrupted run has comparable rows.
+    for n_bits in bits:
+        for seed in range(seeds):
+            for method in methods:
+                estimator = registry[method](n_bits=n_bits, random_state=seed)
+                seconds, scores = evaluate(estimator, data)
+                records.append((method, n_bits, seed, seconds, scores))
+                summary = ", ".join(
+                    f"{metric} {DIRECTIONS[d]} {value:.3f}" for (metric, d), value in scores.items()
+                )
+                log(f"{method} {n_bits} bits seed {seed}: fit {seconds:.1f}s; {summary}")
+                if save is not None:
+                    save(records)
+    return records
+
+
+def format_report(records, methods, bits):
+    lines = []
+    for metric in METRICS:
+        header = ["method"] + [f"{DIRECTIONS[d]} {b}" for d in DIRECTIONS for b in bits]
+        lines += [f"### {metric}, mean ± std over seeds", ""]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for method in methods:
+            cells = [method]
+            for direction in DIRECTIONS:
+                for n_bits in bits:
+                    values = [r[4][metric, direction] for r in records if r[:2] == (method, n_bits)]
+                    cells.append(f"{np.mean(values):.3f} ± {np.std(values):.3f}")
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    header = ["method"] + [f"{b} bits" for b in bits]
+    lines += ["### Fit time (s), mean ± std over seeds", ""]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for method in methods:
+        cells = [method]
+        for n_bits in bits:
+            values = [r[3] for r in records if r[:2] == (method, n_bits)]
+            cells.append(f"{np.mean(values):.1f} ± {np.std(values):.1f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _save(records, path):
+    raw = [(m, b, s, t, {"|".join(k): v for k, v in sc.items()}) for m, b, s, t, sc in records]
+    Path(path).write_text(json.dumps(raw))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", choices=sorted(DATASETS), default="wiki")
+    parser.add_argument("--bits", default="16,32,64,128", help="comma-separated code lengths")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0 .. seeds-1")
+    parser.add_argument("--methods", default="dbrc,djsrh,ugach,cca-itq")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's)"
+    )
+    parser.add_argument("--save", help="also write the raw records to this JSON file")
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        help="skip fitting: report the records of these JSON files (written by --save) together",
+    )
+    args = parser.parse_args(argv)
+    bits = [int(b) for b in args.bits.split(",")]
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = sorted(set(methods) - dict(all_estimators()).keys())
+    if unknown:
+        parser.error(f"unknown methods {unknown}; known: {[n for n, _ in all_estimators()]}")
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    data = load_mat_dataset(DATASETS[args.data])
+    if args.merge:
+        records = [
+            (m, b, s, t, {tuple(k.split("|")): v for k, v in scores.items()})
+            for path in args.merge
+            for m, b, s, t, scores in json.loads(Path(path).read_text())
+        ]
+        records = [r for r in records if r[0] in methods and r[1] in bits and r[2] < args.seeds]
+    else:
+        records = run(
+            data,
+            methods,
+            bits,
+            args.seeds,
+            log=lambda s: print(s, file=sys.stderr, flush=True),
+            save=(lambda records: _save(records, args.save)) if args.save else None,
+        )
+    print(
+        f"## {args.data}: {len(data.X_image_query)} queries, {len(data.X_image_train)} training "
+        f"/ database pairs, {args.seeds} seeds, default settings\n"
+    )
+    print(f"Python {platform.python_version()} on {platform.machine()}, CPU only.\n")
+    print(format_report(records, methods, bits))
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,11 @@ from ._encoders import ModalityEncoder
 from .base import BaseCrossModalHasher
 from .baselines import CCAITQHasher
 from .dbrc import DBRCHasher
+from .djsrh import DJSRHHasher
+from .index import HammingIndex
+from .metrics import hamming_map_scorer
+from .plotting import RetrievalCurveDisplay
+from .ugach import UGACHHasher
 
 __version__ = "0.1.0"
 
@@ -14,7 +19,12 @@ __all__ = [
     "BaseCrossModalHasher",
     "CCAITQHasher",
     "DBRCHasher",
+    "DJSRHHasher",
+    "HammingIndex",
     "ModalityEncoder",
+    "RetrievalCurveDisplay",
+    "UGACHHasher",
     "all_estimators",
     "convert_codes",
+    "hamming_map_scorer",
 ]

@@ -108,7 +108,10 @@ class DJSRHHasher(BaseDeepHasher):
     The affinity of the reference code is computed on AlexNet fc7 features, which are
     non-negative; here it is computed on the features after ``*_preprocessor``, which standardises
     by default. The reference values of the coefficients are beta 0.3, lambda1 = lambda2 = 0.3 and
-    a learning rate of 1e-2 for Wiki; beta 0.9, lambda 0.1 and 1e-3 / 1e-2 for MIRFlickr.
+    a learning rate of 1e-2 for Wiki; beta 0.9, lambda 0.1 and 1e-3 / 1e-2 for MIRFlickr. The
+    defaults are the Wiki ones: in 3-fold cross-validation on Wiki's training pairs, scored by
+    pair-retrieval mAP without labels, beta 0.3 beat 0.6 and standardising the image view beat
+    leaving it raw.
 
     References
     ----------

@@ -35,8 +35,11 @@ class DBRCHasher(BaseDeepHasher):
         ATanh variant: ``tanh(alpha * h)``, or ``tanh(alpha * h + c * h**3)`` with learnable
         positive ``alpha`` and ``c``. These are our reading of the paper's linear and non-linear
         variants.
-    modality_dropout : float, default=0.5
-        Probability that a training pair has one of its two views zeroed.
+    modality_dropout : float, default=1.0
+        Probability that a training pair has one of its two views zeroed (each view equally
+        likely). The default trains on single views only, each reconstructing both views; it was
+        chosen by 3-fold cross-validation on Wiki's training pairs with pair-retrieval mAP (no
+        labels) among 0.5, 0.8 and 1.0.
     lambda_alpha : float, default=1e-3
         Weight of the ATanh penalty ``sum(1 / alpha**2)``.
     image_loss, text_loss : {"mse", "bce"}, default="mse"
@@ -125,7 +128,7 @@ class DBRCHasher(BaseDeepHasher):
         *,
         hidden_sizes=(1024, 512),
         scaling="linear",
-        modality_dropout=0.5,
+        modality_dropout=1.0,
         lambda_alpha=1e-3,
         image_loss="mse",
         text_loss="mse",

@@ -79,6 +79,15 @@ def run(data, methods, bits, seeds, log=print, save=None):
     return records
 
 
+def _cell(values, fmt):
+    """mean ± std; "—" when nothing was measured, and the count of seeds when it is not all."""
+    if not values:
+        return "—"
+    return f"{fmt.format(np.mean(values))} ± {fmt.format(np.std(values))}" + (
+        f" (n={len(values)})" if len(values) != _cell.n_seeds else ""
+    )
+
+
 def format_report(records, methods, bits):
     lines = []
     for metric in METRICS:
@@ -90,7 +99,7 @@ def format_report(records, methods, bits):
             for direction in DIRECTIONS:
                 for n_bits in bits:
                     values = [r[4][metric, direction] for r in records if r[:2] == (method, n_bits)]
-                    cells.append(f"{np.mean(values):.3f} ± {np.std(values):.3f}")
+                    cells.append(_cell(values, "{:.3f}"))
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     header = ["method"] + [f"{b} bits" for b in bits]
@@ -100,7 +109,7 @@ def format_report(records, methods, bits):
         cells = [method]
         for n_bits in bits:
             values = [r[3] for r in records if r[:2] == (method, n_bits)]
-            cells.append(f"{np.mean(values):.1f} ± {np.std(values):.1f}")
+            cells.append(_cell(values, "{:.1f}"))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -157,6 +166,7 @@ def main(argv=None):
         f"/ database pairs, {args.seeds} seeds, default settings\n"
     )
     print(f"Python {platform.python_version()} on {platform.machine()}, CPU only.\n")
+    _cell.n_seeds = args.seeds
     print(format_report(records, methods, bits))
 
 

@@ -1,10 +1,17 @@
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from sklearn_xmh import all_estimators
 from sklearn_xmh.datasets import make_cross_modal
+
+# CI runs a fixed, reproducible set of examples; local runs keep exploring new ones.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

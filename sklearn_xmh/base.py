@@ -213,7 +213,6 @@ class BaseDeepHasher(BaseCrossModalHasher):
 
     _parameter_constraints: dict = {
         **BaseCrossModalHasher._parameter_constraints,
-        "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -234,11 +233,16 @@ class BaseDeepHasher(BaseCrossModalHasher):
         """Return the loss module, called as ``loss(y_pred, y_true, X)``."""
 
     def _net_params(self):
-        """Keyword arguments of the skorch net; subclasses extend this dict."""
+        """Keyword arguments of the skorch net; subclasses extend or replace this dict.
+
+        The default trains with Adam at the method's ``lr``; a method with other learning rates
+        (DJSRH's per-tower rates) returns its own ``lr`` and parameter groups instead.
+        """
         import torch
 
         return {
             "optimizer": torch.optim.Adam,
+            "lr": self.lr,
             "optimizer__weight_decay": self.weight_decay,
             "iterator_train__shuffle": True,
         }
@@ -272,7 +276,6 @@ class BaseDeepHasher(BaseCrossModalHasher):
         return self._net_class()(
             module=self._build_module(X_image.shape[1], X_text.shape[1]),
             criterion=self._build_loss(),
-            lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=None if self.train_split is None else ValidSplit(self.train_split),

@@ -114,6 +114,7 @@ class DBRCHasher(BaseDeepHasher):
 
     _parameter_constraints: dict = {
         **BaseDeepHasher._parameter_constraints,
+        "lr": [Interval(Real, 0, None, closed="neither")],
         "hidden_sizes": [tuple, list],
         "scaling": [StrOptions({"linear", "nonlinear"})],
         "modality_dropout": [Interval(Real, 0, 1, closed="both")],

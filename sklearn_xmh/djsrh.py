@@ -132,7 +132,7 @@ class DJSRHHasher(BaseDeepHasher):
     """
 
     _parameter_constraints: dict = {
-        **{k: v for k, v in BaseDeepHasher._parameter_constraints.items() if k != "lr"},
+        **BaseDeepHasher._parameter_constraints,
         "image_hidden_size": [Interval(Integral, 1, None, closed="left")],
         "text_hidden_size": [Interval(Integral, 1, None, closed="left")],
         "beta": [Interval(Real, 0, 1, closed="both")],
@@ -198,12 +198,6 @@ class DJSRHHasher(BaseDeepHasher):
         self.verbose = verbose
         self.random_state = random_state
 
-    @property
-    def lr(self):
-        # skorch's default learning rate; every parameter belongs to one of the two tower groups
-        # of ``_net_params``, so it only matters to skorch's bookkeeping.
-        return self.image_lr
-
     def _fit_towers(self, X_image, X_text, labels, random_state):
         # The reference drops the last short batch (its affinity would be normalised by a
         # different m); with fewer pairs than one batch, that would leave nothing to train on.
@@ -225,10 +219,14 @@ class DJSRHHasher(BaseDeepHasher):
     def _net_params(self):
         import torch
 
+        # Every parameter is in one of the two tower groups, so skorch's default ``lr`` only
+        # fills its bookkeeping; the groups carry the reference's per-tower rates.
         return {
-            **super()._net_params(),
             "optimizer": torch.optim.SGD,
+            "lr": self.image_lr,
+            "optimizer__weight_decay": self.weight_decay,
             "optimizer__momentum": self.momentum,
+            "iterator_train__shuffle": True,
             "optimizer__param_groups": [
                 ("image_net.*", {"lr": self.image_lr}),
                 ("text_net.*", {"lr": self.text_lr}),

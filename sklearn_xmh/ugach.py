@@ -132,6 +132,7 @@ class UGACHHasher(BaseDeepHasher):
 
     _parameter_constraints: dict = {
         **BaseDeepHasher._parameter_constraints,
+        "lr": [Interval(Real, 0, None, closed="neither")],
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "pool_size": [Interval(Integral, 2, None, closed="left"), None],

@@ -1,11 +1,11 @@
-"""Cross-modal hashing for scikit-learn: image and text views as binary codes in one Hamming space.
-"""
+"""Cross-modal hashing for scikit-learn: image and text views in one Hamming space."""
 
 from ._codes import convert_codes
 from ._discovery import all_estimators
 from ._encoders import ModalityEncoder
 from .base import BaseCrossModalHasher
 from .baselines import CCAITQHasher
+from .chn import CHNHasher
 from .dbrc import DBRCHasher
 from .djsrh import DJSRHHasher
 from .index import HammingIndex
@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BaseCrossModalHasher",
     "CCAITQHasher",
+    "CHNHasher",
     "DBRCHasher",
     "DJSRHHasher",
     "HammingIndex",

@@ -14,9 +14,10 @@ def all_estimators():
     --------
     >>> from sklearn_xmh import all_estimators
     >>> [name for name, _ in all_estimators()]
-    ['cca-itq', 'dbrc', 'djsrh', 'ugach']
+    ['cca-itq', 'chn', 'dbrc', 'djsrh', 'ugach']
     """
     from .baselines import CCAITQHasher
+    from .chn import CHNHasher
     from .dbrc import DBRCHasher
     from .djsrh import DJSRHHasher
     from .ugach import UGACHHasher
@@ -24,6 +25,7 @@ def all_estimators():
     return sorted(
         {
             "cca-itq": CCAITQHasher,
+            "chn": CHNHasher,
             "dbrc": DBRCHasher,
             "djsrh": DJSRHHasher,
             "ugach": UGACHHasher,

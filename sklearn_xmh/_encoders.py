@@ -84,7 +84,9 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     n_bits_ : int
         Code length.
     n_features_in_ : int
-        Number of input features.
+        Number of input features (the size of the second axis).
+    input_shape_ : tuple of int
+        Shape of one input sample; more than one axis for a custom tower on raw inputs.
     """
 
     _parameter_constraints: dict = {
@@ -119,8 +121,8 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Inputs of this encoder's view.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples, ...)
+            Inputs of this encoder's view; more than two axes for a custom tower on raw inputs.
         y : None
             Ignored.
 
@@ -128,8 +130,10 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         -------
         self : ModalityEncoder
         """
-        X = validate_view(self, X, view=self.modality, reset=True)
-        self.preprocessor_ = make_preprocessor(self.preprocessor, sparse=_is_sparse(X)).fit(X, None)
+        X = validate_view(self, X, view=self.modality, reset=True, allow_nd=True)
+        self.input_shape_ = tuple(X.shape[1:])
+        self.preprocessor_ = make_preprocessor(self.preprocessor, sparse=_is_sparse(X))
+        self.preprocessor_.fit(flatten_samples(X), None)
         self.device_ = resolve_device(self.device)
         self.tower_ = self.tower
         if _is_torch(self.tower_):
@@ -152,11 +156,17 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             ceil(n_bits / 8))`` for ``"packed"``.
         """
         check_is_fitted(self)
-        X = validate_view(self, X, view=self.modality, reset=False)
+        X = validate_view(self, X, view=self.modality, reset=False, allow_nd=True)
         return binarize(self._project(X), self.code_format)
 
     def _project(self, X):
         """Real-valued pre-binarisation outputs of already validated ``X``, in batches."""
+        if tuple(X.shape[1:]) != self.input_shape_:
+            raise ValueError(
+                f"The {self.modality} view's samples have shape {tuple(X.shape[1:])}, but this "
+                f"encoder was fitted on samples of shape {self.input_shape_}."
+            )
+        X = flatten_samples(X)
         outputs = [
             self._project_batch(self.preprocessor_.transform(X[start : start + self.batch_size]))
             for start in range(0, X.shape[0], self.batch_size)
@@ -184,6 +194,12 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = []
         return tags
+
+
+def flatten_samples(X):
+    """``X`` with each sample flattened to one row: ``(n, d1, d2, ...)`` becomes
+    ``(n, d1 * d2 * ...)``; 2-D arrays and sparse matrices are returned as they are."""
+    return X.reshape(X.shape[0], -1) if X.ndim > 2 else X
 
 
 def _is_sparse(X):

@@ -172,3 +172,22 @@ def resolve_device(device):
     elif parsed.type != "cpu":
         raise ValueError(f"device={device!r} is not supported; use 'cpu', 'cuda', 'mps' or 'auto'.")
     return str(parsed)
+
+
+def label_indicator(labels):
+    """Class ids ``(n,)`` as a one-hot matrix, or multi-hot labels ``(n, n_classes)`` as 0/1,
+    both float32.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        Labels checked by :func:`check_labels`.
+
+    Returns
+    -------
+    indicator : ndarray of shape (n_samples, n_classes), dtype float32
+    """
+    if labels.ndim == 2:
+        return (labels != 0).astype(np.float32)
+    _, ids = np.unique(labels, return_inverse=True)
+    return np.eye(ids.max(initial=-1) + 1, dtype=np.float32)[ids.ravel()]

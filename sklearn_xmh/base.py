@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._codes import CODE_FORMATS, binarize
-from ._encoders import ModalityEncoder, make_preprocessor
+from ._encoders import ModalityEncoder, flatten_samples, make_preprocessor
 from ._validation import check_labels, resolve_device, validate_view, validate_views
 
 
@@ -100,10 +100,12 @@ class BaseCrossModalHasher(
                 else None
             )
             random_state = check_random_state(self.random_state)
+            # Towers train on flat rows; a custom module gets each sample's shape back.
+            self._input_shapes = {"image": X.shape[1:], "text": y.shape[1:]}
             self.image_preprocessor_ = make_preprocessor(self.image_preprocessor, sparse=_sparse(X))
             self.text_preprocessor_ = make_preprocessor(self.text_preprocessor, sparse=_sparse(y))
-            X_image = _dense(self.image_preprocessor_.fit_transform(X))
-            X_text = _dense(self.text_preprocessor_.fit_transform(y))
+            X_image = _dense(self.image_preprocessor_.fit_transform(flatten_samples(X)))
+            X_text = _dense(self.text_preprocessor_.fit_transform(flatten_samples(y)))
             image_tower, text_tower = self._fit_towers(X_image, X_text, labels, random_state)
             self.image_encoder_ = self._make_encoder(
                 image_tower, self.image_preprocessor_, "image", X
@@ -209,10 +211,18 @@ class BaseDeepHasher(BaseCrossModalHasher):
     skorch keyword arguments (optimizer, parameter groups, iterator options), add method callbacks
     in :meth:`_method_callbacks`, and name a :class:`~sklearn_xmh.nn.CrossModalNet` subclass in
     :meth:`_net_class` (for example one with a custom ``train_step``).
+
+    Every deep hasher takes ``image_module`` / ``text_module``: a torch module class (configured by
+    ``image_module__*`` / ``text_module__*`` keyword arguments, in skorch's style) or instance that
+    replaces a view's default feature MLP. The method asks for it with :meth:`_view_net`, which
+    wraps it in a :class:`~sklearn_xmh.nn.ModuleTower`; with a custom module, that view may have
+    more than two axes (raw pixels for a CNN).
     """
 
     _parameter_constraints: dict = {
         **BaseCrossModalHasher._parameter_constraints,
+        "image_module": [callable, None],
+        "text_module": [callable, None],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -227,6 +237,114 @@ class BaseDeepHasher(BaseCrossModalHasher):
     @abstractmethod
     def _build_module(self, n_image_features, n_text_features):
         """Return the torch module to train."""
+
+    # ---- user-supplied towers: ``image_module``, ``text_module`` and their ``*__`` arguments ----
+
+    def _set_module_params(self, kwargs):
+        """Keep the extra keyword arguments of ``__init__``.
+
+        As in skorch, ``image_module__*`` / ``text_module__*`` arguments configure the module
+        classes. Like every parameter they are stored as given and validated in ``fit``, which
+        rejects any other extra keyword.
+        """
+        self._extra_params = tuple(kwargs)
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+
+    def _module_params(self, view):
+        prefix = f"{view}_module__"
+        return {
+            key[len(prefix) :]: getattr(self, key)
+            for key in self._extra_params
+            if key.startswith(prefix)
+        }
+
+    def get_params(self, deep=True):
+        """Get the parameters, including the ``image_module__*`` / ``text_module__*`` ones.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the parameters of contained estimators.
+
+        Returns
+        -------
+        params : dict
+        """
+        extra = {key: getattr(self, key) for key in getattr(self, "_extra_params", ())}
+        return {**super().get_params(deep=deep), **extra}
+
+    def set_params(self, **params):
+        """Set the parameters, including ``image_module__*`` / ``text_module__*`` ones.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : estimator instance
+        """
+        known = getattr(self, "_extra_params", ())
+        extra = {
+            key: params.pop(key)
+            for key in list(params)
+            if key in known or key.startswith(_MODULE_PREFIXES)
+        }
+        super().set_params(**params)
+        self._extra_params = (*known, *(key for key in extra if key not in known))
+        for key, value in extra.items():
+            setattr(self, key, value)
+        return self
+
+    def _check_extra_params(self):
+        unknown = [key for key in self._extra_params if not key.startswith(_MODULE_PREFIXES)]
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__} got unexpected parameters {unknown}; only "
+                "image_module__* and text_module__* arguments may be added to its own."
+            )
+        for view in ("image", "text"):
+            if getattr(self, f"{view}_module") is None and self._module_params(view):
+                raise ValueError(
+                    f"{view}_module__* arguments {sorted(self._module_params(view))} were "
+                    f"given, but {view}_module is None."
+                )
+
+    def _allow_nd(self):
+        return (self.image_module is not None, self.text_module is not None)
+
+    def _view_net(self, view, out_features, activation=None):
+        """The user's module for ``view`` as a tower to ``out_features``, or None for the
+        method's default MLP.
+
+        A class is built with its ``{view}_module__*`` arguments; an instance is copied, so that
+        every fit starts from the same weights.
+        """
+        import torch
+
+        from .nn import ModuleTower
+
+        module = getattr(self, f"{view}_module")
+        kwargs = self._module_params(view)
+        if module is None:
+            return None
+        if isinstance(module, type):
+            module = module(**kwargs)
+        elif kwargs:
+            raise ValueError(
+                f"{view}_module is a module instance, so the {view}_module__* arguments "
+                f"{sorted(kwargs)} cannot configure it; pass its class instead."
+            )
+        else:
+            module = copy.deepcopy(module)
+        if not isinstance(module, torch.nn.Module):
+            raise ValueError(
+                f"{view}_module must be a torch.nn.Module class or instance, got "
+                f"{type(module).__name__}."
+            )
+        return ModuleTower(module, self._input_shapes[view], out_features, activation)
 
     @abstractmethod
     def _build_loss(self):
@@ -288,6 +406,7 @@ class BaseDeepHasher(BaseCrossModalHasher):
     def _fit_towers(self, X_image, X_text, labels, random_state):
         import torch
 
+        self._check_extra_params()
         self.device_ = resolve_device(self.device)
         seed = int(random_state.randint(np.iinfo(np.int32).max))
         data = {"image": X_image, "text": X_text}
@@ -312,6 +431,9 @@ class BaseDeepHasher(BaseCrossModalHasher):
         self.history_ = net.history
         net.module_.eval()
         return net.module_.image_tower(), net.module_.text_tower()
+
+
+_MODULE_PREFIXES = ("image_module__", "text_module__")
 
 
 def _sparse(X):

@@ -71,6 +71,15 @@ class DBRCHasher(BaseDeepHasher):
         0 is silent, 1 prints skorch's epoch log, 2 adds a progress bar.
     random_state : int, RandomState instance or None, default=None
         Seeds weights, batch order and modality dropout.
+    image_module, text_module : torch.nn.Module class or instance, default=None
+        A network that replaces the view's default feature MLP, for example a CNN on raw pixels;
+        its output is flattened and mapped to ``hidden_sizes[-1]`` features (ReLU), where the
+        default encoder ends.
+        With a custom module the view may have more than two axes: each sample reaches the
+        module in its original shape. An instance is copied at each fit.
+    **kwargs : dict
+        ``image_module__<name>`` / ``text_module__<name>`` arguments of the module classes, in
+        skorch's style; they are parameters like any other (``get_params``, ``GridSearchCV``).
 
     Attributes
     ----------
@@ -147,6 +156,9 @@ class DBRCHasher(BaseDeepHasher):
         warm_start=False,
         verbose=0,
         random_state=None,
+        image_module=None,
+        text_module=None,
+        **kwargs,
     ):
         self.n_bits = n_bits
         self.hidden_sizes = hidden_sizes
@@ -169,6 +181,9 @@ class DBRCHasher(BaseDeepHasher):
         self.warm_start = warm_start
         self.verbose = verbose
         self.random_state = random_state
+        self.image_module = image_module
+        self.text_module = text_module
+        self._set_module_params(kwargs)
 
     def _fit_towers(self, X_image, X_text, labels, random_state):
         for view, loss, X in (
@@ -184,6 +199,8 @@ class DBRCHasher(BaseDeepHasher):
         return super()._fit_towers(X_image, X_text, labels, random_state)
 
     def _build_module(self, n_image_features, n_text_features):
+        from torch import nn
+
         return DBRCModule(
             n_image_features,
             n_text_features,
@@ -191,6 +208,8 @@ class DBRCHasher(BaseDeepHasher):
             hidden_sizes=self.hidden_sizes,
             scaling=self.scaling,
             modality_dropout=self.modality_dropout,
+            image_encoder=self._view_net("image", self.hidden_sizes[-1], nn.ReLU),
+            text_encoder=self._view_net("text", self.hidden_sizes[-1], nn.ReLU),
         )
 
     def _build_loss(self):

@@ -77,6 +77,14 @@ class DJSRHHasher(BaseDeepHasher):
         0 is silent, 1 prints skorch's epoch log, 2 adds a progress bar.
     random_state : int, RandomState instance or None, default=None
         Seeds weights and batch order.
+    image_module, text_module : torch.nn.Module class or instance, default=None
+        A network that replaces the view's default feature MLP, for example a CNN on raw pixels;
+        its output is flattened and mapped linearly to the ``n_bits`` pre-tanh outputs.
+        With a custom module the view may have more than two axes: each sample reaches the
+        module in its original shape. An instance is copied at each fit.
+    **kwargs : dict
+        ``image_module__<name>`` / ``text_module__<name>`` arguments of the module classes, in
+        skorch's style; they are parameters like any other (``get_params``, ``GridSearchCV``).
 
     Attributes
     ----------
@@ -172,6 +180,9 @@ class DJSRHHasher(BaseDeepHasher):
         warm_start=False,
         verbose=0,
         random_state=None,
+        image_module=None,
+        text_module=None,
+        **kwargs,
     ):
         self.n_bits = n_bits
         self.image_hidden_size = image_hidden_size
@@ -197,6 +208,9 @@ class DJSRHHasher(BaseDeepHasher):
         self.warm_start = warm_start
         self.verbose = verbose
         self.random_state = random_state
+        self.image_module = image_module
+        self.text_module = text_module
+        self._set_module_params(kwargs)
 
     def _fit_towers(self, X_image, X_text, labels, random_state):
         # The reference drops the last short batch (its affinity would be normalised by a
@@ -211,6 +225,8 @@ class DJSRHHasher(BaseDeepHasher):
             self.n_bits,
             image_hidden_size=self.image_hidden_size,
             text_hidden_size=self.text_hidden_size,
+            image_net=self._view_net("image", self.n_bits),
+            text_net=self._view_net("text", self.n_bits),
         )
 
     def _build_loss(self):

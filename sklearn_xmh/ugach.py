@@ -80,6 +80,15 @@ class UGACHHasher(BaseDeepHasher):
         bar.
     random_state : int, RandomState instance or None, default=None
         Seeds weights, batch order and all sampling.
+    image_module, text_module : torch.nn.Module class or instance, default=None
+        A network that replaces the view's default feature MLP, for example a CNN on raw pixels;
+        its output is flattened and mapped linearly to the ``n_bits`` logits; the generator
+        and the discriminator each get their own instance.
+        With a custom module the view may have more than two axes: each sample reaches the
+        module in its original shape. An instance is copied at each fit.
+    **kwargs : dict
+        ``image_module__<name>`` / ``text_module__<name>`` arguments of the module classes, in
+        skorch's style; they are parameters like any other (``get_params``, ``GridSearchCV``).
 
     Attributes
     ----------
@@ -165,6 +174,9 @@ class UGACHHasher(BaseDeepHasher):
         warm_start=False,
         verbose=0,
         random_state=None,
+        image_module=None,
+        text_module=None,
+        **kwargs,
     ):
         self.n_bits = n_bits
         self.hidden_size = hidden_size
@@ -187,10 +199,18 @@ class UGACHHasher(BaseDeepHasher):
         self.warm_start = warm_start
         self.verbose = verbose
         self.random_state = random_state
+        self.image_module = image_module
+        self.text_module = text_module
+        self._set_module_params(kwargs)
 
     def _build_module(self, n_image_features, n_text_features):
         return UGACHModule(
-            n_image_features, n_text_features, self.n_bits, hidden_size=self.hidden_size
+            n_image_features,
+            n_text_features,
+            self.n_bits,
+            hidden_size=self.hidden_size,
+            image_net=self._view_net("image", self.n_bits),
+            text_net=self._view_net("text", self.n_bits),
         )
 
     def _build_loss(self):
@@ -206,6 +226,9 @@ class UGACHHasher(BaseDeepHasher):
             **super()._net_params(),
             "optimizer": torch.optim.SGD,
             "generator": UGACHModule,
+            # The generator's own copies of any custom module.
+            "generator__image_net": self._view_net("image", self.n_bits),
+            "generator__text_net": self._view_net("text", self.n_bits),
             "optimizer_generator": torch.optim.SGD,
             "optimizer_generator__lr": self.generator_lr,
             "optimizer_generator__weight_decay": self.weight_decay,

@@ -19,13 +19,18 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FAST_PARAMS = {
     "dbrc": {"n_bits": 8, "hidden_sizes": (16, 8), "max_epochs": 2, "batch_size": 32},
     "cca-itq": {"n_bits": 8, "n_iter": 5},
+    "chn": {"n_bits": 8, "image_hidden_size": 16, "text_hidden_size": 16, "max_epochs": 2},
     "djsrh": {"n_bits": 8, "image_hidden_size": 16, "text_hidden_size": 16, "max_epochs": 2},
     "ugach": {"n_bits": 8, "hidden_size": 16, "pretrain_epochs": 1, "max_epochs": 2},
 }
 
 
 def fast_estimators():
-    """One instance of every hasher with fast settings and a fixed seed."""
+    """One instance of every hasher with fast settings and a fixed seed.
+
+    Tests fit them all with ``labels=``: the supervised CHN needs them and the unsupervised
+    methods ignore them.
+    """
     return [cls(**FAST_PARAMS[name], random_state=0) for name, cls in all_estimators()]
 
 
@@ -35,6 +40,30 @@ def shared_file(*parts):
     if not path.exists():
         pytest.skip(f"shared data file {path} is absent")
     return path
+
+
+class _LazyWikiScores(dict):
+    """mAP@50 per method and direction on Wiki at 32 bits, seed 0, default settings; each method
+    is fitted (through ``xmh benchmark``'s loop) the first time a test asks for it."""
+
+    def __init__(self, data):
+        super().__init__()
+        self.data = data
+
+    def __missing__(self, method):
+        from sklearn_xmh.cli import run_benchmark
+
+        records = run_benchmark(self.data, [method], [32], seeds=1, top_k=50)
+        self[method] = {record["direction"]: record["map"] for record in records}
+        return self[method]
+
+
+@pytest.fixture(scope="session")
+def wiki_map50():
+    """Lazily fitted Wiki mAP@50 scores, shared by every quality test of the session."""
+    from sklearn_xmh.datasets import load_mat_dataset
+
+    return _LazyWikiScores(load_mat_dataset(shared_file("wiki", "wikiData.mat")))
 
 
 @pytest.fixture(scope="session")

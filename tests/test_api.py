@@ -50,7 +50,7 @@ def test_pipeline_with_scaler_on_image_view(data):
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
 def test_joblib_round_trip_gives_identical_codes(estimator, data, tmp_path):
-    estimator.fit(data.X_image, data.X_text)
+    estimator.fit(data.X_image, data.X_text, labels=data.labels)
     joblib.dump(estimator, tmp_path / "model.joblib")
     loaded = joblib.load(tmp_path / "model.joblib")
     np.testing.assert_array_equal(loaded.transform(data.X_image), estimator.transform(data.X_image))
@@ -61,7 +61,7 @@ def test_joblib_round_trip_gives_identical_codes(estimator, data, tmp_path):
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
 def test_text_encoder_pickled_alone_gives_same_text_codes(estimator, data):
-    estimator.fit(data.X_image, data.X_text)
+    estimator.fit(data.X_image, data.X_text, labels=data.labels)
     blob = pickle.dumps(estimator.text_encoder_)
     encoder = pickle.loads(blob)
     assert isinstance(encoder, ModalityEncoder) and encoder.modality == "text"
@@ -74,10 +74,10 @@ def test_text_encoder_pickled_alone_gives_same_text_codes(estimator, data):
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
 def test_same_random_state_gives_identical_codes(estimator, data):
-    first = estimator.fit(data.X_image, data.X_text).transform(data.X_image)
-    second = estimator.fit(data.X_image, data.X_text).transform(data.X_image)
+    first = estimator.fit(data.X_image, data.X_text, labels=data.labels).transform(data.X_image)
+    second = estimator.fit(data.X_image, data.X_text, labels=data.labels).transform(data.X_image)
     np.testing.assert_array_equal(first, second)
-    other = estimator.set_params(random_state=1).fit(data.X_image, data.X_text)
+    other = estimator.set_params(random_state=1).fit(data.X_image, data.X_text, labels=data.labels)
     assert not np.array_equal(other.transform(data.X_image), first)
 
 
@@ -95,7 +95,7 @@ def test_fit_does_not_change_global_torch_rng(data):
 def test_sparse_csr_text_view(estimator, data):
     counts = sp.csr_matrix(np.round(data.X_text * 3))
     estimator.set_params(text_preprocessor=TfidfTransformer())
-    estimator.fit(data.X_image, counts)
+    estimator.fit(data.X_image, counts, labels=data.labels)
     codes = estimator.transform_text(counts)
     assert codes.shape == (240, 8)
     np.testing.assert_array_equal(codes, estimator.transform_text(counts.toarray()))

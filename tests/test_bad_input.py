@@ -50,12 +50,12 @@ FIT_CASES = {
 def test_bad_fit_input_is_named_and_leaves_model_unchanged(
     estimator, case, data, assert_same_state
 ):
-    estimator.fit(data.X_image, data.X_text)
+    estimator.fit(data.X_image, data.X_text, labels=data.labels)
     before = (estimator.transform(data.X_image), estimator.transform_text(data.X_text))
     state = set(vars(estimator))
     make, message = FIT_CASES[case]
     with pytest.raises(ValueError, match=message):
-        estimator.fit(*make(data))
+        estimator.fit(*make(data), labels=data.labels)
     assert set(vars(estimator)) == state
     assert_same_state(estimator, data, before)
 
@@ -84,7 +84,7 @@ TRANSFORM_CASES = {
 @pytest.mark.parametrize("case", TRANSFORM_CASES, ids=list(TRANSFORM_CASES))
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
 def test_bad_transform_input_is_named(estimator, case, data, assert_same_state):
-    estimator.fit(data.X_image, data.X_text)
+    estimator.fit(data.X_image, data.X_text, labels=data.labels)
     before = (estimator.transform(data.X_image), estimator.transform_text(data.X_text))
     method, make, message = TRANSFORM_CASES[case]
     with pytest.raises(ValueError, match=message):
@@ -94,12 +94,12 @@ def test_bad_transform_input_is_named(estimator, case, data, assert_same_state):
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
 def test_n_bits_zero_is_rejected_and_model_unchanged(estimator, data, assert_same_state):
-    estimator.fit(data.X_image, data.X_text)
+    estimator.fit(data.X_image, data.X_text, labels=data.labels)
     before = (estimator.transform(data.X_image), estimator.transform_text(data.X_text))
     with pytest.raises(
         ValueError, match="'n_bits' parameter .* must be an int in the range \\[1, inf\\)"
     ):
-        estimator.set_params(n_bits=0).fit(data.X_image, data.X_text)
+        estimator.set_params(n_bits=0).fit(data.X_image, data.X_text, labels=data.labels)
     estimator.set_params(n_bits=8)
     assert_same_state(estimator, data, before)
 

@@ -1,31 +1,60 @@
-"""DBRC at default settings against the CCA-ITQ floor on real data (EVALUATION.md protocol)."""
+"""Each method at default settings against the others on Wiki (EVALUATION.md protocol): mAP@50 at
+32 bits, seed 0, 2,173 training pairs as database and 693 test pairs as queries."""
 
 import pytest
 
-from sklearn_xmh.cli import run_benchmark
-from sklearn_xmh.datasets import load_mat_dataset
-
-from .conftest import shared_file
+UNSUPERVISED = ("dbrc", "djsrh", "ugach")
 
 
-@pytest.fixture(scope="module")
-def wiki_map50():
-    """mAP@50 per (method, direction) at 32 bits, seed 0; fitted once for both tests."""
-    data = load_mat_dataset(shared_file("wiki", "wikiData.mat"))
-    records = run_benchmark(data, ["cca-itq", "dbrc"], [32], seeds=1, top_k=50)
-    return {(r["method"], r["direction"]): r["map"] for r in records}
+def _scores(wiki_map50, methods):
+    return {method: wiki_map50[method] for method in methods}
 
 
-@pytest.mark.slow
-def test_dbrc_beats_cca_itq_on_wiki_text_to_image(wiki_map50):
-    assert wiki_map50["dbrc", "t2i"] > wiki_map50["cca-itq", "t2i"], wiki_map50
+def _beats(wiki_map50, method, other, direction):
+    assert wiki_map50[method][direction] > wiki_map50[other][direction], _scores(
+        wiki_map50, (method, other)
+    )
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(
+OPEN_DBRC_I2T = pytest.mark.xfail(
     strict=True,
     reason="Open: DBRC's defaults (chosen by unlabelled CV on the training pairs) reach about "
     "0.23 I->T mAP@50 on Wiki at 32 bits, below CCA-ITQ's 0.251.",
 )
-def test_dbrc_beats_cca_itq_on_wiki_image_to_text(wiki_map50):
-    assert wiki_map50["dbrc", "i2t"] > wiki_map50["cca-itq", "i2t"], wiki_map50
+OPEN_UGACH_T2I = pytest.mark.xfail(
+    strict=True,
+    reason="UGACH's defaults (chosen by unlabelled CV) reach about 0.36 T->I mAP@50 on Wiki, "
+    "below CCA-ITQ's 0.44; see benchmarks/results_quality.md",
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "method, direction",
+    [
+        pytest.param("dbrc", "i2t", marks=OPEN_DBRC_I2T),
+        ("dbrc", "t2i"),
+        ("djsrh", "i2t"),
+        ("djsrh", "t2i"),
+        ("ugach", "i2t"),
+        pytest.param("ugach", "t2i", marks=OPEN_UGACH_T2I),
+    ],
+)
+def test_unsupervised_defaults_beat_cca_itq(wiki_map50, method, direction):
+    _beats(wiki_map50, method, "cca-itq", direction)
+
+
+OPEN_CHN_I2T = pytest.mark.xfail(
+    strict=True,
+    reason="Open: on Wiki's weak 128-d SIFT image features CHN's I->T mAP@50 (about 0.24 at 32 "
+    "bits) stays near the image classification accuracy these features allow (an RBF SVM "
+    "reaches 0.28 in 3-fold CV) and below the unsupervised UGACH and DJSRH (about 0.27).",
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("direction", [pytest.param("i2t", marks=OPEN_CHN_I2T), "t2i"])
+def test_supervised_chn_clearly_beats_every_unsupervised_method(wiki_map50, direction):
+    # "Clearly": by at least 0.02 mAP@50 over the best unsupervised method.
+    best = max(wiki_map50[method][direction] for method in UNSUPERVISED)
+    assert wiki_map50["chn"][direction] > best + 0.02, _scores(wiki_map50, ("chn", *UNSUPERVISED))

@@ -1,8 +1,16 @@
 """Torch modules, losses and skorch pieces of the hashing methods."""
 
+from .chn import (
+    CHNLoss,
+    CHNModule,
+    CHNNet,
+    cosine_max_margin,
+    label_similarity,
+    quantization_loss,
+)
 from .dbrc import DBRCLoss, DBRCModule
 from .djsrh import DJSRHAlphaSchedule, DJSRHLoss, DJSRHModule, joint_semantics_affinity
-from .layers import AdaptiveTanh, SingleViewTower, make_mlp
+from .layers import AdaptiveTanh, ModuleTower, SingleViewTower, make_mlp
 from .net import CrossModalNet, NonFiniteLossGuard
 from .ugach import (
     UGACHModule,
@@ -15,20 +23,27 @@ from .ugach import (
 
 __all__ = [
     "AdaptiveTanh",
+    "CHNLoss",
+    "CHNModule",
+    "CHNNet",
     "CrossModalNet",
     "DBRCLoss",
     "DBRCModule",
     "DJSRHAlphaSchedule",
     "DJSRHLoss",
     "DJSRHModule",
+    "ModuleTower",
     "NonFiniteLossGuard",
     "SingleViewTower",
     "UGACHModule",
     "UGACHNet",
     "UGACHTripletLoss",
     "correlation_graph",
+    "cosine_max_margin",
     "joint_semantics_affinity",
+    "label_similarity",
     "make_mlp",
     "policy_gradient_loss",
+    "quantization_loss",
     "triplet_hinge",
 ]

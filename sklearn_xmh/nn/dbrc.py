@@ -23,6 +23,9 @@ class DBRCModule(nn.Module):
     modality_dropout : float, default=0.5
         Probability that a training pair has one of its views zeroed (each view equally likely), so
         that single-view queries encode well.
+    image_encoder, text_encoder : nn.Module or None, default=None
+        A custom encoder (for example a :class:`ModuleTower`) to use instead of a view's default
+        MLP; it must output ``hidden_sizes[-1]`` features.
     """
 
     def __init__(
@@ -33,14 +36,20 @@ class DBRCModule(nn.Module):
         hidden_sizes=(1024, 512),
         scaling="linear",
         modality_dropout=0.5,
+        image_encoder=None,
+        text_encoder=None,
     ):
         super().__init__()
         hidden = list(hidden_sizes)
         self.n_image_features = n_image_features
         self.n_text_features = n_text_features
         self.modality_dropout = modality_dropout
-        self.image_encoder = make_mlp([n_image_features, *hidden])
-        self.text_encoder = make_mlp([n_text_features, *hidden])
+        self.image_encoder = (
+            image_encoder if image_encoder is not None else make_mlp([n_image_features, *hidden])
+        )
+        self.text_encoder = (
+            text_encoder if text_encoder is not None else make_mlp([n_text_features, *hidden])
+        )
         self.hash_layer = nn.Sequential(
             nn.Linear(hidden[-1], n_bits), AdaptiveTanh(n_bits, scaling)
         )

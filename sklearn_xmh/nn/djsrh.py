@@ -25,6 +25,9 @@ class DJSRHModule(nn.Module):
         Code length.
     image_hidden_size, text_hidden_size : int, default=4096
         Width of each tower's hidden layer.
+    image_net, text_net : nn.Module or None, default=None
+        A custom network (for example a :class:`ModuleTower`) to ``n_bits`` outputs that replaces
+        a view's default MLP.
     """
 
     def __init__(
@@ -34,15 +37,21 @@ class DJSRHModule(nn.Module):
         n_bits,
         image_hidden_size=4096,
         text_hidden_size=4096,
+        image_net=None,
+        text_net=None,
     ):
         super().__init__()
         self.n_image_features = n_image_features
         self.n_text_features = n_text_features
-        self.image_net = make_mlp(
-            [n_image_features, image_hidden_size, n_bits], final_activation=False
+        self.image_net = (
+            image_net
+            if image_net is not None
+            else make_mlp([n_image_features, image_hidden_size, n_bits], final_activation=False)
         )
-        self.text_net = make_mlp(
-            [n_text_features, text_hidden_size, n_bits], final_activation=False
+        self.text_net = (
+            text_net
+            if text_net is not None
+            else make_mlp([n_text_features, text_hidden_size, n_bits], final_activation=False)
         )
         self.alpha = 1.0
 

@@ -87,3 +87,40 @@ class SingleViewTower(nn.Module):
 
     def forward(self, x):
         return self.head(self.encoder(x) + self.offset)
+
+
+class ModuleTower(nn.Module):
+    """A user-supplied module on raw inputs, then a linear layer to the width a method needs.
+
+    The hashers train on flattened rows, so the tower first restores each sample's original shape
+    (for example ``(1, 15, 16)`` pixels for a CNN), runs ``module``, flattens its output and maps
+    it to ``out_features``. The module's output width is found by one forward pass on zeros.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The feature extractor, applied to batches of shape ``(batch, *input_shape)``; its output
+        may have any shape ``(batch, ...)``.
+    input_shape : tuple of int
+        Shape of one sample as given to ``fit``.
+    out_features : int
+        Width of the tower's output.
+    activation : type of nn.Module or None, default=None
+        Non-linearity after the linear layer.
+    """
+
+    def __init__(self, module, input_shape, out_features, activation=None):
+        super().__init__()
+        self.input_shape = tuple(int(size) for size in input_shape)
+        self.module = module
+        was_training = module.training
+        module.eval()
+        with torch.no_grad():
+            n_out = module(torch.zeros(2, *self.input_shape)).reshape(2, -1).shape[1]
+        module.train(was_training)
+        self.head = nn.Linear(n_out, out_features)
+        self.activation = activation() if activation is not None else nn.Identity()
+
+    def forward(self, x):
+        features = self.module(x.reshape(x.shape[0], *self.input_shape))
+        return self.activation(self.head(features.flatten(1)))

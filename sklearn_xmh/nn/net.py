@@ -12,7 +12,21 @@ class CrossModalNet(NeuralNet):
     as keyword arguments, and ``y`` holds labels for supervised methods (None otherwise). The
     criterion is a loss module called as ``criterion(y_pred, y_true, X)``, so that a loss can see
     the inputs (reconstruction targets, batch affinities) as well as the outputs.
+
+    Every batch also carries ``X["index"]``, the training row of each sample, so that a loss or
+    a training step can look up state kept over the whole training set (a graph, a memory bank).
+    The module's ``forward`` never sees it.
     """
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, dict) and "index" not in X:
+            X = {**X, "index": np.arange(len(X["image"]))}
+        return super().get_dataset(X, y)
+
+    def infer(self, x, **fit_params):
+        if isinstance(x, dict):
+            x = {key: value for key, value in x.items() if key != "index"}
+        return super().infer(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred, y_true, X)

@@ -74,19 +74,38 @@ class UGACHModule(nn.Module):
         Code length.
     hidden_size : int, default=1024
         Width of each pathway's hidden layer (8192 in the reference code).
+    image_net, text_net : nn.Module or None, default=None
+        A custom network (for example a :class:`ModuleTower`) to ``n_bits`` logits that replaces
+        a pathway's default MLP.
     """
 
-    def __init__(self, n_image_features, n_text_features, n_bits, hidden_size=1024):
+    def __init__(
+        self,
+        n_image_features,
+        n_text_features,
+        n_bits,
+        hidden_size=1024,
+        image_net=None,
+        text_net=None,
+    ):
         super().__init__()
         self.n_image_features = n_image_features
         self.n_text_features = n_text_features
         self.n_bits = n_bits
         self.hidden_size = hidden_size
-        self.image_net = make_mlp(
-            [n_image_features, hidden_size, n_bits], activation=nn.Tanh, final_activation=False
+        self.image_net = (
+            image_net
+            if image_net is not None
+            else make_mlp(
+                [n_image_features, hidden_size, n_bits], activation=nn.Tanh, final_activation=False
+            )
         )
-        self.text_net = make_mlp(
-            [n_text_features, hidden_size, n_bits], activation=nn.Tanh, final_activation=False
+        self.text_net = (
+            text_net
+            if text_net is not None
+            else make_mlp(
+                [n_text_features, hidden_size, n_bits], activation=nn.Tanh, final_activation=False
+            )
         )
 
     def forward(self, image, text):
@@ -220,16 +239,6 @@ class UGACHNet(CrossModalNet):
         return self
 
     # ---- data: the views of all training items, and the graph over them ----
-
-    def get_dataset(self, X, y=None):
-        # Batches carry the row index of each query, to look its graph neighbours up.
-        n_samples = len(X["image"])
-        return super().get_dataset({**X, "index": np.arange(n_samples)}, y)
-
-    def infer(self, x, **fit_params):
-        if isinstance(x, dict):
-            x = {key: value for key, value in x.items() if key != "index"}
-        return super().infer(x, **fit_params)
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         self.neighbors_, self.n_distinct_ = correlation_graph(

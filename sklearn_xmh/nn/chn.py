@@ -1,0 +1,205 @@
+"""CHN: the two tanh hashing towers, the cosine max-margin loss with quantization control, and the
+memory-bank net (Cao, Long, Wang and Yu, BMVC 2017)."""
+
+import math
+
+import torch
+from skorch.utils import to_tensor
+from torch import nn
+from torch.nn import functional as F
+
+from .layers import make_mlp
+from .net import CrossModalNet
+
+
+class CHNModule(nn.Module):
+    """An image and a text tower, each ``d -> hidden (ReLU) -> n_bits``, then ``tanh``.
+
+    Parameters
+    ----------
+    n_image_features, n_text_features : int
+        Input widths.
+    n_bits : int
+        Code length.
+    image_hidden_size, text_hidden_size : int, default=1024
+        Width of each tower's hidden layer (4096 in the reference designs).
+    image_net, text_net : nn.Module or None, default=None
+        A custom network (for example a :class:`ModuleTower`) to ``n_bits`` outputs that replaces
+        a view's default MLP.
+    """
+
+    def __init__(
+        self,
+        n_image_features,
+        n_text_features,
+        n_bits,
+        image_hidden_size=1024,
+        text_hidden_size=1024,
+        image_net=None,
+        text_net=None,
+    ):
+        super().__init__()
+        self.n_image_features = n_image_features
+        self.n_text_features = n_text_features
+        self.image_net = (
+            image_net
+            if image_net is not None
+            else make_mlp([n_image_features, image_hidden_size, n_bits], final_activation=False)
+        )
+        self.text_net = (
+            text_net
+            if text_net is not None
+            else make_mlp([n_text_features, text_hidden_size, n_bits], final_activation=False)
+        )
+
+    def forward(self, image, text):
+        return torch.tanh(self.image_net(image)), torch.tanh(self.text_net(text))
+
+    # tanh keeps the sign, so the towers stop before it.
+    def image_tower(self):
+        return self.image_net
+
+    def text_tower(self):
+        return self.text_net
+
+
+def label_similarity(labels_a, labels_b):
+    """``s_ij = +1`` when items ``i`` and ``j`` share a label, ``-1`` otherwise.
+
+    Parameters
+    ----------
+    labels_a : torch.Tensor of shape (m, n_classes)
+    labels_b : torch.Tensor of shape (p, n_classes)
+        Multi-hot (or one-hot) label indicators.
+
+    Returns
+    -------
+    S : torch.Tensor of shape (m, p)
+    """
+    return torch.where(labels_a @ labels_b.T > 0, 1.0, -1.0)
+
+
+def cosine_max_margin(codes_a, codes_b, similarity, margin, *, balanced=False):
+    """CHN's structured max-margin loss: the mean of ``max(0, margin - s_ij cos(a_i, b_j))``
+    over all pairs.
+
+    With ``balanced=True`` the similar and the dissimilar pairs each carry half the weight, so
+    that the far more numerous dissimilar pairs of a many-class problem cannot be satisfied by
+    the degenerate solution of opposite constant codes for the two views.
+    """
+    cos = F.normalize(codes_a, dim=1) @ F.normalize(codes_b, dim=1).T
+    hinge = F.relu(margin - similarity * cos)
+    if not balanced:
+        return hinge.mean()
+    similar = similarity > 0
+    parts = [hinge[mask].mean() for mask in (similar, ~similar) if mask.any()]
+    return sum(parts) / len(parts)
+
+
+def quantization_loss(codes, margin_q):
+    """CHN's quantization control, the mean of ``max(0, margin_q - cos(|u|, 1))`` over codes.
+
+    ``cos(|u|, 1) = sum|u_k| / (||u|| sqrt(K))`` is 1 exactly when every bit of ``u`` has the same
+    magnitude, so the loss pushes all bits of a relaxed code towards +-1 together.
+    """
+    n_bits = codes.shape[1]
+    cos = codes.abs().sum(dim=1) / (codes.norm(dim=1) * math.sqrt(n_bits)).clamp_min(1e-12)
+    return F.relu(margin_q - cos).mean()
+
+
+class CHNLoss(nn.Module):
+    """The cosine max-margin loss over cross-modal pairs plus quantization control of both views.
+
+    ``L = mean_ij max(0, margin - s_ij cos(u_i, v_j)) + lam (Q(u) + Q(v))`` with
+    ``Q(u) = mean_i max(0, margin_q - cos(|u_i|, 1))``. The hinge is applied to the plain
+    margin violation (never squared inside), so it turns off once a pair is far enough.
+
+    With a memory bank ``(U, V, Y)`` of every training pair's latest codes and labels, each batch
+    image ``u_i`` is compared with every bank text ``V_j`` and each batch text with every bank
+    image, so that a batch sees all training pairs; the two directions are averaged.
+
+    Parameters
+    ----------
+    margin : float, default=0.5
+        Margin of the cosine hinge.
+    margin_q : float, default=0.5
+        Margin of the quantization hinge.
+    lam : float, default=0.1
+        Weight of the quantization terms.
+    balanced : bool, default=True
+        Give the similar and the dissimilar pairs half the weight each (see
+        :func:`cosine_max_margin`); False takes the plain mean over pairs.
+    """
+
+    def __init__(self, margin=0.5, margin_q=0.5, lam=0.1, balanced=True):
+        super().__init__()
+        self.margin = margin
+        self.margin_q = margin_q
+        self.lam = lam
+        self.balanced = balanced
+
+    def forward(self, y_pred, y_true, X=None, bank=None):
+        codes_image, codes_text = y_pred
+        labels = y_true.to(codes_image.dtype)
+        if bank is None:
+            pairs = cosine_max_margin(
+                codes_image,
+                codes_text,
+                label_similarity(labels, labels),
+                self.margin,
+                balanced=self.balanced,
+            )
+        else:
+            bank_image, bank_text, bank_labels = bank
+            similarity = label_similarity(labels, bank_labels)
+            pairs = 0.5 * (
+                cosine_max_margin(
+                    codes_image, bank_text, similarity, self.margin, balanced=self.balanced
+                )
+                + cosine_max_margin(
+                    codes_text, bank_image, similarity, self.margin, balanced=self.balanced
+                )
+            )
+        quantization = quantization_loss(codes_image, self.margin_q) + quantization_loss(
+            codes_text, self.margin_q
+        )
+        return pairs + self.lam * quantization
+
+
+class CHNNet(CrossModalNet):
+    """The CHN net, with an optional memory bank of every training pair's codes.
+
+    Parameters
+    ----------
+    module, criterion : see :class:`skorch.NeuralNet`
+    memory_bank : bool, default=False
+        Keep the latest codes of all training pairs: the bank starts from the network's codes at
+        the start of training and each batch refreshes its own rows, so that the loss of a batch
+        covers its pairs with every training item of the other view (DCMH-style training).
+    """
+
+    def __init__(self, module, *args, memory_bank=False, **kwargs):
+        super().__init__(module, *args, **kwargs)
+        self.memory_bank = memory_bank
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        self._bank = None
+        if self.memory_bank:
+            codes_image, codes_text = self.forward(X, training=False, device=self.device)
+            labels = to_tensor(y, device=self.device).to(codes_image.dtype)
+            self._bank = (codes_image.detach(), codes_text.detach(), labels)
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        finally:
+            # The bank is training state only: it is neither pickled nor kept.
+            del self._bank
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        bank = getattr(self, "_bank", None)
+        if not (training and bank is not None):
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        bank_image, bank_text, _ = bank
+        index = X["index"].to(bank_image.device).long()
+        bank_image[index] = y_pred[0].detach()
+        bank_text[index] = y_pred[1].detach()
+        return self.criterion_(y_pred, y_true, X, bank=bank)

@@ -1,5 +1,7 @@
 """``ModalityEncoder``: one view's fitted preprocessing and hash function as a transformer."""
 
+import copy
+from functools import partial
 from numbers import Integral
 
 import numpy as np
@@ -10,11 +12,12 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.utils import _safe_indexing, gen_batches
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ._codes import CODE_FORMATS, binarize
-from ._validation import resolve_device, validate_view
+from ._validation import loadable_device, resolve_device, validate_view
 
 
 class LinearProjection:
@@ -71,7 +74,8 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     code_format : {"bits", "signed", "packed"}, default="bits"
         Format of the codes :meth:`transform` returns.
     batch_size : int, default=1024
-        Rows encoded at a time, which bounds memory on large inputs.
+        Rows validated and encoded at a time: memory stays bounded on inputs of any size,
+        including a ``numpy.memmap`` or a dask array.
     device : str, default="cpu"
         Torch device that runs a torch tower.
 
@@ -146,8 +150,8 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Inputs of this encoder's view.
+        X : {array-like, sparse matrix, numpy.memmap, dask array} of shape (n_samples, ...)
+            Inputs of this encoder's view, encoded ``batch_size`` rows at a time.
 
         Returns
         -------
@@ -156,8 +160,29 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             ceil(n_bits / 8))`` for ``"packed"``.
         """
         check_is_fitted(self)
-        X = validate_view(self, X, view=self.modality, reset=False, allow_nd=True)
-        return binarize(self._project(X), self.code_format)
+        validate = partial(validate_view, self, view=self.modality, reset=False, allow_nd=True)
+        return self._encode(X, validate, self.code_format)
+
+    def _encode(self, X, validate, code_format):
+        """Codes of ``X``, validated and encoded ``batch_size`` rows at a time.
+
+        Only one batch of ``X`` is materialised (and converted to float32) at a time, so a
+        ``numpy.memmap`` or a dask array larger than memory encodes in bounded memory. Every
+        batch goes through ``validate``, which raises the usual errors; empty or malformed
+        input is validated whole.
+        """
+        try:
+            n_samples = _num_samples(X)
+        except TypeError:
+            n_samples = 0
+        if n_samples <= self.batch_size:
+            return binarize(self._project(validate(X)), code_format)
+        return np.concatenate(
+            [
+                binarize(self._project(validate(_safe_indexing(X, rows))), code_format)
+                for rows in gen_batches(n_samples, self.batch_size)
+            ]
+        )
 
     def _project(self, X):
         """Real-valued pre-binarisation outputs of already validated ``X``, in batches."""
@@ -188,6 +213,23 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     @property
     def _n_features_out(self):
         return -(-self.n_bits_ // 8) if self.code_format == "packed" else self.n_bits_
+
+    def __getstate__(self):
+        # A tower fitted on a GPU is pickled from a CPU copy, so any machine can load it.
+        state = super().__getstate__()
+        tower = state.get("tower_")
+        if _is_torch(tower) and any(p.device.type != "cpu" for p in tower.parameters()):
+            cpu_tower = copy.deepcopy(tower).cpu()
+            state["tower_"] = cpu_tower
+            if state.get("tower") is tower:
+                state["tower"] = cpu_tower
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if _is_torch(getattr(self, "tower_", None)):
+            self.device_ = loadable_device(self.device_, type(self).__name__)
+            self.tower_.to(self.device_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -5,6 +5,7 @@ All checks go through scikit-learn's :func:`~sklearn.utils.validation.validate_d
 named in every message, labels as metadata) and the torch device check.
 """
 
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -172,6 +173,33 @@ def resolve_device(device):
     elif parsed.type != "cpu":
         raise ValueError(f"device={device!r} is not supported; use 'cpu', 'cuda', 'mps' or 'auto'.")
     return str(parsed)
+
+
+def loadable_device(device, owner):
+    """The device a loaded model can use: ``device`` when this machine has it, else the CPU,
+    with a warning.
+
+    Parameters
+    ----------
+    device : str
+        The device the model was fitted on.
+    owner : str
+        Named in the warning.
+
+    Returns
+    -------
+    device : str
+    """
+    try:
+        return resolve_device(device)
+    except ValueError:
+        warnings.warn(
+            f"This {owner} was fitted on device {device!r}, which this machine does not have; "
+            "it encodes on the CPU instead.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return "cpu"
 
 
 def label_indicator(labels):

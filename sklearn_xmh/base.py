@@ -8,6 +8,7 @@ standalone encoders, ``transform`` / ``transform_text`` / ``score``, parameter c
 import copy
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -22,9 +23,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._codes import CODE_FORMATS, binarize
+from ._codes import CODE_FORMATS
 from ._encoders import ModalityEncoder, flatten_samples, make_preprocessor
-from ._validation import check_labels, resolve_device, validate_view, validate_views
+from ._validation import (
+    check_labels,
+    loadable_device,
+    resolve_device,
+    validate_view,
+    validate_views,
+)
 
 
 @contextmanager
@@ -141,8 +148,10 @@ class BaseCrossModalHasher(
             or ``(n_samples, ceil(n_bits / 8))`` packed bytes.
         """
         check_is_fitted(self)
-        X = validate_view(self, X, view="image", reset=False, allow_nd=self._allow_nd()[0])
-        return binarize(self.image_encoder_._project(X), self.code_format)
+        validate = partial(
+            validate_view, self, view="image", reset=False, allow_nd=self._allow_nd()[0]
+        )
+        return self.image_encoder_._encode(X, validate, self.code_format)
 
     def transform_text(self, X):
         """Encode texts to binary codes in the same Hamming space as :meth:`transform`.
@@ -159,8 +168,10 @@ class BaseCrossModalHasher(
         """
         check_is_fitted(self)
         encoder = self.text_encoder_
-        X = validate_view(encoder, X, view="text", reset=False, allow_nd=self._allow_nd()[1])
-        return binarize(encoder._project(X), self.code_format)
+        validate = partial(
+            validate_view, encoder, view="text", reset=False, allow_nd=self._allow_nd()[1]
+        )
+        return encoder._encode(X, validate, self.code_format)
 
     def score(self, X, y=None, *, labels=None, sample_weight=None):
         """Mean of image-to-text and text-to-image mAP@all on ``(X, y)``.
@@ -402,6 +413,13 @@ class BaseDeepHasher(BaseCrossModalHasher):
             verbose=int(self.verbose),
             **self._net_params(),
         )
+
+    def __setstate__(self, state):
+        # A model fitted on a GPU loads on a machine without one: it then encodes on the CPU
+        # (its encoders and skorch's net fall back the same way, each with a warning).
+        super().__setstate__(state)
+        if hasattr(self, "device_"):
+            self.device_ = loadable_device(self.device_, type(self).__name__)
 
     def _fit_towers(self, X_image, X_text, labels, random_state):
         import torch

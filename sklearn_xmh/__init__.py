@@ -3,6 +3,7 @@
 from ._codes import convert_codes
 from ._discovery import all_estimators
 from ._encoders import ModalityEncoder
+from ._persistence import trusted_types
 from .base import BaseCrossModalHasher
 from .baselines import CCAITQHasher
 from .chn import CHNHasher
@@ -28,4 +29,5 @@ __all__ = [
     "all_estimators",
     "convert_codes",
     "hamming_map_scorer",
+    "trusted_types",
 ]

@@ -1,6 +1,5 @@
 """``ModalityEncoder``: one view's fitted preprocessing and hash function as a transformer."""
 
-import copy
 from functools import partial
 from numbers import Integral
 
@@ -17,6 +16,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ._codes import CODE_FORMATS, binarize
+from ._persistence import is_module_state, module_from_state, module_to_state
 from ._validation import loadable_device, resolve_device, validate_view
 
 
@@ -215,18 +215,12 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return -(-self.n_bits_ // 8) if self.code_format == "packed" else self.n_bits_
 
     def __getstate__(self):
-        # A tower fitted on a GPU is pickled from a CPU copy, so any machine can load it.
-        state = super().__getstate__()
-        tower = state.get("tower_")
-        if _is_torch(tower) and any(p.device.type != "cpu" for p in tower.parameters()):
-            cpu_tower = copy.deepcopy(tower).cpu()
-            state["tower_"] = cpu_tower
-            if state.get("tower") is tower:
-                state["tower"] = cpu_tower
-        return state
+        # Torch towers are kept as plain data with CPU numpy weights: any machine can load them,
+        # with or without a GPU, and skops can without running pickle code.
+        return _convert_towers(dict(super().__getstate__()), _is_torch, module_to_state)
 
     def __setstate__(self, state):
-        super().__setstate__(state)
+        super().__setstate__(_convert_towers(dict(state), is_module_state, module_from_state))
         if _is_torch(getattr(self, "tower_", None)):
             self.device_ = loadable_device(self.device_, type(self).__name__)
             self.tower_.to(self.device_)
@@ -242,6 +236,19 @@ def flatten_samples(X):
     """``X`` with each sample flattened to one row: ``(n, d1, d2, ...)`` becomes
     ``(n, d1 * d2 * ...)``; 2-D arrays and sparse matrices are returned as they are."""
     return X.reshape(X.shape[0], -1) if X.ndim > 2 else X
+
+
+def _convert_towers(state, is_tower, convert):
+    """Apply ``convert`` to the ``tower`` and ``tower_`` entries of ``state`` that pass
+    ``is_tower``, once per distinct object, so that a shared tower stays shared."""
+    done = {}
+    for key in ("tower", "tower_"):
+        value = state.get(key)
+        if is_tower(value):
+            if id(value) not in done:
+                done[id(value)] = convert(value)
+            state[key] = done[id(value)]
+    return state
 
 
 def _is_sparse(X):

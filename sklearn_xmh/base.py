@@ -6,6 +6,7 @@ standalone encoders, ``transform`` / ``transform_text`` / ``score``, parameter c
 """
 
 import copy
+import copyreg
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
 from functools import partial
@@ -414,10 +415,31 @@ class BaseDeepHasher(BaseCrossModalHasher):
             **self._net_params(),
         )
 
+    # ---- persistence ----
+
+    def __reduce_ex__(self, protocol):
+        # pickle, joblib and copy keep the whole estimator, the training net included.
+        return copyreg.__newobj__, (type(self),), dict(super().__getstate__())
+
+    def __getstate__(self):
+        # What skops reads: all that encoding needs, as plain data. The training net is left
+        # out (its optimizer and callbacks have no safe plain-data form), so a model loaded
+        # with skops encodes exactly but restarts training on ``warm_start``.
+        state = dict(super().__getstate__())
+        state.pop("net_", None)
+        if "history_" in state:
+            state["history_"] = list(state["history_"])
+        return state
+
     def __setstate__(self, state):
+        from skorch.history import History
+
+        state = dict(state)
+        if "history_" in state and not isinstance(state["history_"], History):
+            state["history_"] = History(state["history_"])
+        super().__setstate__(state)
         # A model fitted on a GPU loads on a machine without one: it then encodes on the CPU
         # (its encoders and skorch's net fall back the same way, each with a warning).
-        super().__setstate__(state)
         if hasattr(self, "device_"):
             self.device_ = loadable_device(self.device_, type(self).__name__)
 

@@ -239,6 +239,7 @@ class BaseDeepHasher(BaseCrossModalHasher):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
+        "accelerator": [HasMethods(["prepare"]), None],
         "callbacks": [list, None],
         "train_split": [Interval(Real, 0, 1, closed="neither"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -390,7 +391,7 @@ class BaseDeepHasher(BaseCrossModalHasher):
         from skorch.callbacks import EarlyStopping, ProgressBar
         from skorch.dataset import ValidSplit
 
-        from .nn import NonFiniteLossGuard
+        from .nn import NonFiniteLossGuard, accelerated
 
         callbacks = [("non_finite_loss_guard", NonFiniteLossGuard()), *self._method_callbacks()]
         if self.train_split is not None:
@@ -403,15 +404,20 @@ class BaseDeepHasher(BaseCrossModalHasher):
         if self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         callbacks.extend(copy.deepcopy(self.callbacks or []))
-        return self._net_class()(
+        net_class, placement = self._net_class(), {"device": self.device_}
+        if self.accelerator is not None:
+            # The accelerator places the tensors and shards the batches over the processes.
+            net_class = accelerated(net_class)
+            placement = {"device": None, "accelerator": self.accelerator}
+        return net_class(
             module=self._build_module(X_image.shape[1], X_text.shape[1]),
             criterion=self._build_loss(),
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=None if self.train_split is None else ValidSplit(self.train_split),
             callbacks=callbacks,
-            device=self.device_,
             verbose=int(self.verbose),
+            **placement,
             **self._net_params(),
         )
 
@@ -447,7 +453,11 @@ class BaseDeepHasher(BaseCrossModalHasher):
         import torch
 
         self._check_extra_params()
-        self.device_ = resolve_device(self.device)
+        self.device_ = (
+            resolve_device(self.device)
+            if self.accelerator is None
+            else str(self.accelerator.device)
+        )
         seed = int(random_state.randint(np.iinfo(np.int32).max))
         data = {"image": X_image, "text": X_text}
         continuing = (

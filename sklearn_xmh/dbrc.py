@@ -59,6 +59,12 @@ class DBRCHasher(BaseDeepHasher):
         Format of the codes returned by :meth:`transform` and :meth:`transform_text`.
     device : str, default="cpu"
         Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through skorch's :class:`~skorch.hf.AccelerateMixin`: data-parallel training
+        over several processes, or mixed precision, as the accelerator is configured. Launch the
+        script with ``torchrun`` or ``accelerate launch``; each process trains on its share of
+        every epoch and all end with the same fitted model. The accelerator then chooses the
+        device, and ``device`` is ignored.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks.
     train_split : float or None, default=None
@@ -150,6 +156,7 @@ class DBRCHasher(BaseDeepHasher):
         text_preprocessor=None,
         code_format="bits",
         device="cpu",
+        accelerator=None,
         callbacks=None,
         train_split=None,
         n_iter_no_change=10,
@@ -175,6 +182,7 @@ class DBRCHasher(BaseDeepHasher):
         self.text_preprocessor = text_preprocessor
         self.code_format = code_format
         self.device = device
+        self.accelerator = accelerator
         self.callbacks = callbacks
         self.train_split = train_split
         self.n_iter_no_change = n_iter_no_change

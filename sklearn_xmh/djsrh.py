@@ -64,6 +64,12 @@ class DJSRHHasher(BaseDeepHasher):
         Format of the codes returned by :meth:`transform` and :meth:`transform_text`.
     device : str, default="cpu"
         Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through skorch's :class:`~skorch.hf.AccelerateMixin`: data-parallel training
+        over several processes, or mixed precision, as the accelerator is configured. Launch the
+        script with ``torchrun`` or ``accelerate launch``; each process trains on its share of
+        every epoch and all end with the same fitted model. The accelerator then chooses the
+        device, and ``device`` is ignored.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks.
     train_split : float or None, default=None
@@ -174,6 +180,7 @@ class DJSRHHasher(BaseDeepHasher):
         text_preprocessor=None,
         code_format="bits",
         device="cpu",
+        accelerator=None,
         callbacks=None,
         train_split=None,
         n_iter_no_change=10,
@@ -202,6 +209,7 @@ class DJSRHHasher(BaseDeepHasher):
         self.text_preprocessor = text_preprocessor
         self.code_format = code_format
         self.device = device
+        self.accelerator = accelerator
         self.callbacks = callbacks
         self.train_split = train_split
         self.n_iter_no_change = n_iter_no_change

@@ -66,6 +66,9 @@ class UGACHHasher(BaseDeepHasher):
         Format of the codes returned by :meth:`transform` and :meth:`transform_text`.
     device : str, default="cpu"
         Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
+    accelerator : accelerate.Accelerator or None, default=None
+        Not supported by UGACH, whose adversarial training step runs its own two optimizers
+        outside accelerate's wrappers: fitting with one raises a ValueError.
     callbacks : list of skorch callbacks or (name, callback) tuples, default=None
         Extra skorch callbacks.
     train_split : float or None, default=None
@@ -168,6 +171,7 @@ class UGACHHasher(BaseDeepHasher):
         text_preprocessor=None,
         code_format="bits",
         device="cpu",
+        accelerator=None,
         callbacks=None,
         train_split=None,
         n_iter_no_change=10,
@@ -193,6 +197,7 @@ class UGACHHasher(BaseDeepHasher):
         self.text_preprocessor = text_preprocessor
         self.code_format = code_format
         self.device = device
+        self.accelerator = accelerator
         self.callbacks = callbacks
         self.train_split = train_split
         self.n_iter_no_change = n_iter_no_change

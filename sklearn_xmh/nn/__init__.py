@@ -1,6 +1,7 @@
 """Torch modules, losses and skorch pieces of the hashing methods."""
 
 from .chn import (
+    AcceleratedCHNNet,
     CHNLoss,
     CHNModule,
     CHNNet,
@@ -11,7 +12,14 @@ from .chn import (
 from .dbrc import DBRCLoss, DBRCModule
 from .djsrh import DJSRHAlphaSchedule, DJSRHLoss, DJSRHModule, joint_semantics_affinity
 from .layers import AdaptiveTanh, ModuleTower, SingleViewTower, make_mlp
-from .net import CrossModalNet, NonFiniteLossGuard
+from .net import (
+    AcceleratedCrossModalNet,
+    CrossModalNet,
+    NonFiniteLossGuard,
+    accelerated,
+    register_accelerated,
+    unwrapped,
+)
 from .ugach import (
     UGACHModule,
     UGACHNet,
@@ -22,6 +30,8 @@ from .ugach import (
 )
 
 __all__ = [
+    "AcceleratedCHNNet",
+    "AcceleratedCrossModalNet",
     "AdaptiveTanh",
     "CHNLoss",
     "CHNModule",
@@ -38,6 +48,7 @@ __all__ = [
     "UGACHModule",
     "UGACHNet",
     "UGACHTripletLoss",
+    "accelerated",
     "correlation_graph",
     "cosine_max_margin",
     "joint_semantics_affinity",
@@ -45,5 +56,7 @@ __all__ = [
     "make_mlp",
     "policy_gradient_loss",
     "quantization_loss",
+    "register_accelerated",
     "triplet_hinge",
+    "unwrapped",
 ]

@@ -9,7 +9,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .layers import make_mlp
-from .net import CrossModalNet
+from .net import CrossModalAccelerateMixin, CrossModalNet, register_accelerated
 
 
 class CHNModule(nn.Module):
@@ -203,3 +203,11 @@ class CHNNet(CrossModalNet):
         bank_image[index] = y_pred[0].detach()
         bank_text[index] = y_pred[1].detach()
         return self.criterion_(y_pred, y_true, X, bank=bank)
+
+
+class AcceleratedCHNNet(CrossModalAccelerateMixin, CHNNet):
+    """:class:`CHNNet` trained through accelerate; a memory bank then holds the codes each
+    process has seen."""
+
+
+register_accelerated(CHNNet, AcceleratedCHNNet)

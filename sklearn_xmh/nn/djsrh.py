@@ -9,6 +9,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .layers import make_mlp
+from .net import unwrapped
 
 
 class DJSRHModule(nn.Module):
@@ -143,4 +144,4 @@ class DJSRHAlphaSchedule(Callback):
 
     def on_epoch_begin(self, net, **kwargs):
         # skorch has already opened this epoch's history row, so ``len - 1`` is its 0-based index.
-        net.module_.alpha = math.sqrt(len(net.history))
+        unwrapped(net.module_).alpha = math.sqrt(len(net.history))

@@ -3,6 +3,7 @@
 import numpy as np
 from skorch import NeuralNet
 from skorch.callbacks import Callback
+from skorch.hf import AccelerateMixin
 
 
 class CrossModalNet(NeuralNet):
@@ -47,3 +48,56 @@ class NonFiniteLossGuard(Callback):
                 f"{epoch}; training stopped. Lower the learning rate (lr) or check the input "
                 "features for extreme values."
             )
+
+
+class CrossModalAccelerateMixin(AccelerateMixin):
+    """skorch's :class:`~skorch.hf.AccelerateMixin` for the cross-modal nets.
+
+    The losses hold no trainable parameters, and ``DistributedDataParallel`` refuses to wrap
+    such a module, so only the modules and optimizers go through ``accelerator.prepare``.
+    """
+
+    def _initialize_accelerator(self):
+        criteria, self._criteria = self._criteria, []
+        try:
+            return super()._initialize_accelerator()
+        finally:
+            self._criteria = criteria
+
+
+class AcceleratedCrossModalNet(CrossModalAccelerateMixin, CrossModalNet):
+    """:class:`CrossModalNet` trained through accelerate."""
+
+
+# The accelerate variant of each net class that supports it.
+_ACCELERATED = {CrossModalNet: AcceleratedCrossModalNet}
+
+
+def register_accelerated(net_class, accelerated_class):
+    """Declare ``accelerated_class`` as the accelerate variant of ``net_class``."""
+    _ACCELERATED[net_class] = accelerated_class
+
+
+def accelerated(net_class):
+    """The :class:`~skorch.hf.AccelerateMixin` variant of ``net_class``.
+
+    Raises
+    ------
+    ValueError
+        When the net has none (a custom training step that accelerate cannot wrap).
+    """
+    try:
+        return _ACCELERATED[net_class]
+    except KeyError:
+        raise ValueError(
+            f"{net_class.__name__} cannot train through accelerate: its custom training step "
+            "runs its own optimizers outside accelerate's wrappers. Fit it without an "
+            "accelerator."
+        ) from None
+
+
+def unwrapped(module):
+    """The module inside a ``DistributedDataParallel`` wrapper, or ``module`` itself."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    return module.module if isinstance(module, DistributedDataParallel) else module

@@ -409,6 +409,11 @@ class BaseDeepHasher(BaseCrossModalHasher):
             # The accelerator places the tensors and shards the batches over the processes.
             net_class = accelerated(net_class)
             placement = {"device": None, "accelerator": self.accelerator}
+            if not self.verbose:
+                # skorch's epoch log prints to any sink but ``print`` whatever ``verbose``
+                # says, and AccelerateMixin's default sink is the accelerator's main-process
+                # print: keep ``print`` for a silent fit.
+                placement["callbacks__print_log__sink"] = print
         return net_class(
             module=self._build_module(X_image.shape[1], X_text.shape[1]),
             criterion=self._build_loss(),

@@ -1,7 +1,7 @@
 """
-=========================================
+======================================
 A custom CNN image tower on raw pixels
-=========================================
+======================================
 
 Every deep hasher takes ``image_module`` / ``text_module``: a torch module that replaces a
 view's default feature MLP, configured by ``image_module__*`` arguments in skorch's style. With a
@@ -26,8 +26,9 @@ from torch import nn
 from sklearn_xmh import CHNHasher
 from sklearn_xmh.metrics import mean_average_precision
 
-# The shared data folder sits next to the checkout.
-UCI = Path(__file__).resolve().parents[2] / "shared" / "data" / "uci_multifeature" / "uci_all.mat"
+# The shared data folder sits next to the checkout (sphinx-gallery runs examples from examples/).
+HERE = Path(__file__).parent if "__file__" in globals() else Path.cwd()
+UCI = HERE.resolve().parents[1] / "shared" / "data" / "uci_multifeature" / "uci_all.mat"
 
 
 def load_pixels_and_profiles():

@@ -1,7 +1,7 @@
 """
-=====================
+==================
 Encoding with dask
-=====================
+==================
 
 :class:`dask_ml.wrappers.ParallelPostFit` encodes a dask array block by block on a cluster. It
 only calls ``transform``, which is why each fitted hasher also exposes standalone encoders: the

@@ -1,7 +1,7 @@
 """
-=================================
+================================
 Grid search over the code length
-=================================
+================================
 
 A hasher is a scikit-learn estimator, so :class:`~sklearn.model_selection.GridSearchCV` tunes
 it with no wrapper: the text view travels in the ``y`` slot and is split together with the

@@ -1,7 +1,7 @@
 """
-=========================================
+========================================
 Image -> text search with a HammingIndex
-=========================================
+========================================
 
 Encode a text database once, index its packed codes with :class:`~sklearn_xmh.HammingIndex`,
 and answer image queries with the nearest texts. A precision-recall curve over Hamming radii

@@ -1,7 +1,7 @@
 """
-=============================
+===============================
 Saving models safely with skops
-=============================
+===============================
 
 ``joblib`` and ``pickle`` files run code when they are loaded: only load ones you trust. skops
 files rebuild nothing but the types you allow. :func:`sklearn_xmh.trusted_types` lists the

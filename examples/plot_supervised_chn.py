@@ -1,7 +1,7 @@
 """
-=============================================
+==============================================
 Supervised CHN, with labels routed as metadata
-=============================================
+==============================================
 
 :class:`~sklearn_xmh.CHNHasher` learns from labels: an image and a text are similar when they
 share one. The labels are metadata, not a target, so in model selection they travel through
@@ -21,7 +21,9 @@ from sklearn_xmh import CHNHasher, DJSRHHasher
 from sklearn_xmh.datasets import load_mat_dataset, make_cross_modal
 from sklearn_xmh.metrics import hamming_map_scorer, mean_average_precision
 
-WIKI = Path(__file__).resolve().parents[2] / "shared" / "data" / "wiki" / "wikiData.mat"
+# The shared data folder sits next to the checkout (sphinx-gallery runs examples from examples/).
+HERE = Path(__file__).parent if "__file__" in globals() else Path.cwd()
+WIKI = HERE.resolve().parents[1] / "shared" / "data" / "wiki" / "wikiData.mat"
 if WIKI.exists():
     data = load_mat_dataset(WIKI)
 else:

@@ -111,7 +111,7 @@ class CHNHasher(BaseDeepHasher):
         Number of image features.
     n_text_features_in_ : int
         Number of text features.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Image feature names, when ``X`` has string column names.
 
     See Also

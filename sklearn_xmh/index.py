@@ -41,7 +41,7 @@ class HammingIndex(BaseEstimator):
 
     Attributes
     ----------
-    codes_ : ndarray of shape (n_samples_fit_, ceil(n_bits_ / 8)), dtype uint8
+    codes_ : ndarray of shape (`n_samples_fit_`, ceil(`n_bits_` / 8)), dtype uint8
         The database codes, packed.
     n_bits_ : int
         The code length.

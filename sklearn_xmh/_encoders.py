@@ -91,6 +91,17 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         Number of input features (the size of the second axis).
     input_shape_ : tuple of int
         Shape of one input sample; more than one axis for a custom tower on raw inputs.
+
+    Examples
+    --------
+    >>> import pickle
+    >>> from sklearn_xmh import CCAITQHasher
+    >>> from sklearn_xmh.datasets import make_cross_modal
+    >>> data = make_cross_modal(n_samples=100, random_state=0)
+    >>> hasher = CCAITQHasher(n_bits=16, random_state=0).fit(data.X_image, data.X_text)
+    >>> text_encoder = pickle.loads(pickle.dumps(hasher.text_encoder_))  # served alone
+    >>> bool((text_encoder.transform(data.X_text) == hasher.transform_text(data.X_text)).all())
+    True
     """
 
     _parameter_constraints: dict = {

@@ -59,6 +59,12 @@ class BaseCrossModalHasher(
 
     Subclasses implement :meth:`_fit_towers`, which learns the two hash functions from the
     preprocessed views. Supervised subclasses set ``_requires_labels = True``.
+
+    Examples
+    --------
+    >>> from sklearn_xmh import BaseCrossModalHasher, all_estimators
+    >>> all(issubclass(cls, BaseCrossModalHasher) for _, cls in all_estimators())
+    True
     """
 
     _requires_labels = False

@@ -383,8 +383,27 @@ def average_precision_scores(
 ):
     """Average precision of every query, by Hamming ranking.
 
-    The per-query values whose mean is :func:`mean_average_precision`; see there for the
-    parameters.
+    The per-query values whose mean is :func:`mean_average_precision`.
+
+    Parameters
+    ----------
+    query_codes, db_codes : array-like
+        Codes of the queries and of the database, in any code format.
+    query_labels, db_labels : array-like or None, default=None
+        Class ids or multi-hot labels; None means pair retrieval.
+    top_k : int or None, default=None
+        None for AP over the whole ranking, else AP@K.
+    ties : {"stable", "random", "expected"}, default="stable"
+        How items at the same Hamming distance are ordered; see
+        :func:`mean_average_precision`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds ``ties="random"``.
+    code_format : {"bits", "signed", "packed"} or None, default=None
+        Format of the codes; None infers it.
+    n_bits : int or None, default=None
+        Code length, needed for packed codes whose length is not a multiple of 8.
+    block_size : int or None, default=None
+        Queries per block, which bounds memory; None chooses from the database size.
 
     Returns
     -------
@@ -813,6 +832,17 @@ class HammingMAPScorer:
         ``"auto"`` uses labels when they arrive and pairs otherwise.
     random_state : int, RandomState instance or None, default=None
         Seeds the tie order of ``ties="random"``.
+
+    Examples
+    --------
+    >>> from sklearn_xmh import CCAITQHasher
+    >>> from sklearn_xmh.datasets import make_cross_modal
+    >>> from sklearn_xmh.metrics import HammingMAPScorer
+    >>> data = make_cross_modal(n_samples=120, n_img_features=8, n_txt_features=6, random_state=0)
+    >>> hasher = CCAITQHasher(n_bits=8, random_state=0).fit(data.X_image, data.X_text)
+    >>> scorer = HammingMAPScorer(direction="i2t", top_k=10)
+    >>> 0.0 <= scorer(hasher, data.X_image, data.X_text, labels=data.labels) <= 1.0
+    True
     """
 
     def __init__(

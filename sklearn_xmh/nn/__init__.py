@@ -11,7 +11,7 @@ from .chn import (
 )
 from .dbrc import DBRCLoss, DBRCModule
 from .djsrh import DJSRHAlphaSchedule, DJSRHLoss, DJSRHModule, joint_semantics_affinity
-from .layers import AdaptiveTanh, ModuleTower, SingleViewTower, make_mlp
+from .layers import AdaptiveTanh, ModuleTower, SingleViewTower, TwoTowers, make_mlp
 from .net import (
     AcceleratedCrossModalNet,
     CrossModalNet,
@@ -45,6 +45,7 @@ __all__ = [
     "ModuleTower",
     "NonFiniteLossGuard",
     "SingleViewTower",
+    "TwoTowers",
     "UGACHModule",
     "UGACHNet",
     "UGACHTripletLoss",

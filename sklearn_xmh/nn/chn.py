@@ -8,11 +8,11 @@ from skorch.utils import to_tensor
 from torch import nn
 from torch.nn import functional as F
 
-from .layers import make_mlp
+from .layers import TwoTowers
 from .net import CrossModalAccelerateMixin, CrossModalNet, register_accelerated
 
 
-class CHNModule(nn.Module):
+class CHNModule(TwoTowers):
     """An image and a text tower, each ``d -> hidden (ReLU) -> n_bits``, then ``tanh``.
 
     Parameters
@@ -38,29 +38,18 @@ class CHNModule(nn.Module):
         image_net=None,
         text_net=None,
     ):
-        super().__init__()
-        self.n_image_features = n_image_features
-        self.n_text_features = n_text_features
-        self.image_net = (
-            image_net
-            if image_net is not None
-            else make_mlp([n_image_features, image_hidden_size, n_bits], final_activation=False)
-        )
-        self.text_net = (
-            text_net
-            if text_net is not None
-            else make_mlp([n_text_features, text_hidden_size, n_bits], final_activation=False)
+        super().__init__(
+            n_image_features,
+            n_text_features,
+            n_bits,
+            image_hidden_size,
+            text_hidden_size,
+            image_net=image_net,
+            text_net=text_net,
         )
 
     def forward(self, image, text):
         return torch.tanh(self.image_net(image)), torch.tanh(self.text_net(text))
-
-    # tanh keeps the sign, so the towers stop before it.
-    def image_tower(self):
-        return self.image_net
-
-    def text_tower(self):
-        return self.text_net
 
 
 def label_similarity(labels_a, labels_b):

@@ -8,11 +8,11 @@ from skorch.callbacks import Callback
 from torch import nn
 from torch.nn import functional as F
 
-from .layers import make_mlp
+from .layers import TwoTowers
 from .net import unwrapped
 
 
-class DJSRHModule(nn.Module):
+class DJSRHModule(TwoTowers):
     """An image and a text tower, each ``d -> hidden (ReLU) -> n_bits``, then ``tanh(alpha * h)``.
 
     On precomputed features a single hidden ReLU layer stands in for AlexNet's fc6/fc7 on the
@@ -41,18 +41,14 @@ class DJSRHModule(nn.Module):
         image_net=None,
         text_net=None,
     ):
-        super().__init__()
-        self.n_image_features = n_image_features
-        self.n_text_features = n_text_features
-        self.image_net = (
-            image_net
-            if image_net is not None
-            else make_mlp([n_image_features, image_hidden_size, n_bits], final_activation=False)
-        )
-        self.text_net = (
-            text_net
-            if text_net is not None
-            else make_mlp([n_text_features, text_hidden_size, n_bits], final_activation=False)
+        super().__init__(
+            n_image_features,
+            n_text_features,
+            n_bits,
+            image_hidden_size,
+            text_hidden_size,
+            image_net=image_net,
+            text_net=text_net,
         )
         self.alpha = 1.0
 
@@ -61,13 +57,6 @@ class DJSRHModule(nn.Module):
             torch.tanh(self.alpha * self.image_net(image)),
             torch.tanh(self.alpha * self.text_net(text)),
         )
-
-    # tanh(alpha * h) has the sign of h, so the towers stop before the scaled tanh.
-    def image_tower(self):
-        return self.image_net
-
-    def text_tower(self):
-        return self.text_net
 
 
 def joint_semantics_affinity(image, text, *, beta=0.3, eta=0.4, mu=1.5):

@@ -89,6 +89,59 @@ class SingleViewTower(nn.Module):
         return self.head(self.encoder(x) + self.offset)
 
 
+class TwoTowers(nn.Module):
+    """An image and a text tower, each ``d -> hidden -> n_bits`` by default, whose raw outputs
+    a method's ``forward`` squashes (tanh, a scaled tanh, a sigmoid).
+
+    The squashing keeps the sign, so :meth:`image_tower` and :meth:`text_tower`, the paths to
+    the pre-binarisation outputs, are the towers themselves.
+
+    Parameters
+    ----------
+    n_image_features, n_text_features : int
+        Input widths.
+    n_bits : int
+        Code length.
+    image_hidden_size, text_hidden_size : int
+        Width of each tower's hidden layer.
+    activation : type of nn.Module, default=nn.ReLU
+        The hidden layers' non-linearity.
+    image_net, text_net : nn.Module or None, default=None
+        A custom network (for example a :class:`ModuleTower`) to ``n_bits`` outputs that replaces
+        a view's default MLP.
+    """
+
+    def __init__(
+        self,
+        n_image_features,
+        n_text_features,
+        n_bits,
+        image_hidden_size,
+        text_hidden_size,
+        *,
+        activation=nn.ReLU,
+        image_net=None,
+        text_net=None,
+    ):
+        super().__init__()
+        self.n_image_features = n_image_features
+        self.n_text_features = n_text_features
+        self.n_bits = n_bits
+        widths = ((n_image_features, image_hidden_size), (n_text_features, text_hidden_size))
+        self.image_net, self.text_net = (
+            net
+            if net is not None
+            else make_mlp([n_in, hidden, n_bits], activation=activation, final_activation=False)
+            for net, (n_in, hidden) in zip((image_net, text_net), widths)
+        )
+
+    def image_tower(self):
+        return self.image_net
+
+    def text_tower(self):
+        return self.text_net
+
+
 class ModuleTower(nn.Module):
     """A user-supplied module on raw inputs, then a linear layer to the width a method needs.
 

@@ -7,7 +7,7 @@ from skorch.utils import to_tensor
 from torch import nn
 from torch.nn import functional as F
 
-from .layers import make_mlp
+from .layers import TwoTowers
 from .net import CrossModalNet
 
 
@@ -62,7 +62,7 @@ def correlation_graph(X_image, X_text, n_neighbors=5, *, block_size=2048):
     return neighbors, n_distinct.astype(np.int64)
 
 
-class UGACHModule(nn.Module):
+class UGACHModule(TwoTowers):
     """One player of UGACH, generator or discriminator: an image and a text pathway, each
     ``d -> hidden (tanh) -> n_bits -> sigmoid``.
 
@@ -88,39 +88,23 @@ class UGACHModule(nn.Module):
         image_net=None,
         text_net=None,
     ):
-        super().__init__()
-        self.n_image_features = n_image_features
-        self.n_text_features = n_text_features
-        self.n_bits = n_bits
+        super().__init__(
+            n_image_features,
+            n_text_features,
+            n_bits,
+            hidden_size,
+            hidden_size,
+            activation=nn.Tanh,
+            image_net=image_net,
+            text_net=text_net,
+        )
         self.hidden_size = hidden_size
-        self.image_net = (
-            image_net
-            if image_net is not None
-            else make_mlp(
-                [n_image_features, hidden_size, n_bits], activation=nn.Tanh, final_activation=False
-            )
-        )
-        self.text_net = (
-            text_net
-            if text_net is not None
-            else make_mlp(
-                [n_text_features, hidden_size, n_bits], activation=nn.Tanh, final_activation=False
-            )
-        )
 
     def forward(self, image, text):
         return torch.sigmoid(self.image_net(image)), torch.sigmoid(self.text_net(text))
 
     def encode(self, view, x):
         return torch.sigmoid((self.image_net if view == "image" else self.text_net)(x))
-
-    # A bit is 1 when the sigmoid is at least 0.5, that is when its logit is >= 0: the towers
-    # stop before the sigmoid.
-    def image_tower(self):
-        return self.image_net
-
-    def text_tower(self):
-        return self.text_net
 
 
 def squared_distances(query, items):

@@ -241,7 +241,9 @@ def build_parser():
     )
     bench.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 per cell")
     bench.add_argument("--device", default="cpu")
-    bench.add_argument("--output", help="write the per-seed records as JSON")
+    bench.add_argument(
+        "--output", help="write the per-seed records as JSON, or as CSV for a .csv path"
+    )
     bench.add_argument(
         "--plot", help="write PR and precision@k curves (longest code, seed 0) to this image"
     )
@@ -292,11 +294,23 @@ def _benchmark(args):
     )
     print(format_table(records, title=f"## {data['name']}"))
     if args.output:
-        with open(args.output, "w") as stream:
-            json.dump({"results": records}, stream, indent=1)
+        _write_records(records, args.output)
     if args.plot:
         _plot_curves(curves, data, longest, args.plot)
     return 0
+
+
+def _write_records(records, path):
+    """JSON ``{"results": [...]}``, or one CSV row per record for a ``.csv`` path."""
+    with open(path, "w", newline="") as stream:
+        if str(path).endswith(".csv"):
+            import csv
+
+            writer = csv.DictWriter(stream, fieldnames=list(records[0]) if records else [])
+            writer.writeheader()
+            writer.writerows(records)
+        else:
+            json.dump({"results": records}, stream, indent=1)
 
 
 def _plot_curves(curves, data, n_bits, path):

@@ -139,3 +139,14 @@ def test_benchmark_on_a_dcmh_layout_with_curves(tmp_path, capsys):
     }
     assert plot.stat().st_size > 10_000
     assert np.isfinite([r["map"] for r in records]).all()
+
+
+def test_benchmark_writes_csv_records(tmp_path):
+    import csv
+
+    output = tmp_path / "result.csv"
+    main(["benchmark", "--methods", "cca-itq", "--bits", "8", "--output", str(output)])
+    rows = list(csv.DictReader(output.open()))
+    assert [row["direction"] for row in rows] == ["i2t", "t2i"]
+    assert set(rows[0]) == {"method", "n_bits", "direction", "map", "top_k", "seed", "fit_seconds"}
+    assert 0.5 < float(rows[0]["map"]) <= 1.0

@@ -15,12 +15,12 @@ import argparse
 import json
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 from sklearn_xmh import all_estimators
+from sklearn_xmh.cli import fit_method
 from sklearn_xmh.datasets import load_mat_dataset
 from sklearn_xmh.metrics import mean_average_precision
 
@@ -33,12 +33,9 @@ METRICS = {"mAP@50": 50, "mAP@all": None}
 DIRECTIONS = {"i2t": "I→T", "t2i": "T→I"}
 
 
-def evaluate(estimator, data):
+def evaluate(method, n_bits, seed, data):
     """Fit on the training pairs; return the fit time and ``{(metric, direction): mAP}``."""
-    labels = {"labels": data.labels_train} if estimator._requires_labels else {}
-    start = time.perf_counter()
-    estimator.fit(data.X_image_train, data.X_text_train, **labels)
-    seconds = time.perf_counter() - start
+    estimator, seconds = fit_method(method, data, n_bits, seed)
     query = {
         "i2t": estimator.transform(data.X_image_query),
         "t2i": estimator.transform_text(data.X_text_query),
@@ -61,14 +58,12 @@ def evaluate(estimator, data):
 
 
 def run(data, methods, bits, seeds, log=print, save=None):
-    registry = dict(all_estimators())
     records = []
     # Code length and seed outermost, so that an interrupted run has comparable rows.
     for n_bits in bits:
         for seed in range(seeds):
             for method in methods:
-                estimator = registry[method](n_bits=n_bits, random_state=seed)
-                seconds, scores = evaluate(estimator, data)
+                seconds, scores = evaluate(method, n_bits, seed, data)
                 records.append((method, n_bits, seed, seconds, scores))
                 summary = ", ".join(
                     f"{metric} {DIRECTIONS[d]} {value:.3f}" for (metric, d), value in scores.items()

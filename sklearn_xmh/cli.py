@@ -52,6 +52,50 @@ def _database(data, view):
     return data.get(f"{view}_database", data[f"{view}_train"])
 
 
+def fit_method(method, data, n_bits, seed, *, device="cpu"):
+    """Fit one registered method at its defaults on ``data``'s training pairs.
+
+    Only a supervised method receives ``labels_train``; unsupervised ones never see labels.
+
+    Parameters
+    ----------
+    method : str
+        A name from :func:`~sklearn_xmh.all_estimators`.
+    data : dict or Bunch
+        With ``X_image_train``, ``X_text_train`` and ``labels_train``.
+    n_bits : int
+        Code length.
+    seed : int
+        ``random_state`` of the estimator.
+    device : str, default="cpu"
+        Torch device of a deep method; ignored by the others.
+
+    Returns
+    -------
+    estimator : BaseCrossModalHasher
+        The fitted hasher.
+    seconds : float
+        Wall time of ``fit``.
+
+    Examples
+    --------
+    >>> from sklearn_xmh.cli import fit_method
+    >>> from sklearn_xmh.datasets import make_cross_modal
+    >>> d = make_cross_modal(n_samples=100, random_state=0)
+    >>> data = {"X_image_train": d.X_image, "X_text_train": d.X_text, "labels_train": d.labels}
+    >>> hasher, seconds = fit_method("cca-itq", data, 8, 0)
+    >>> hasher.transform(d.X_image).shape
+    (100, 8)
+    """
+    estimator = dict(all_estimators())[method](n_bits=n_bits, random_state=seed)
+    if "device" in estimator.get_params():
+        estimator.set_params(device=device)
+    labels = {"labels": data["labels_train"]} if estimator._requires_labels else {}
+    start = time.perf_counter()
+    estimator.fit(data["X_image_train"], data["X_text_train"], **labels)
+    return estimator, time.perf_counter() - start
+
+
 def run_benchmark(data, methods, bits, *, seeds=1, top_k=50, device="cpu", log=None, on_codes=None):
     """Fit each method at each code length and seed; return one record per direction.
 
@@ -97,18 +141,11 @@ def run_benchmark(data, methods, bits, *, seeds=1, top_k=50, device="cpu", log=N
     >>> [(r["method"], r["n_bits"], r["direction"]) for r in records]
     [('cca-itq', 16, 'i2t'), ('cca-itq', 16, 't2i')]
     """
-    registry = dict(all_estimators())
     records = []
     for method in methods:
         for n_bits in bits:
             for seed in range(seeds):
-                estimator = registry[method](n_bits=n_bits, random_state=seed)
-                if "device" in estimator.get_params():
-                    estimator.set_params(device=device)
-                start = time.perf_counter()
-                fit_labels = {"labels": data["labels_train"]} if estimator._requires_labels else {}
-                estimator.fit(data["X_image_train"], data["X_text_train"], **fit_labels)
-                seconds = time.perf_counter() - start
+                estimator, seconds = fit_method(method, data, n_bits, seed, device=device)
                 query = (
                     estimator.transform(data["X_image_query"]),
                     estimator.transform_text(data["X_text_query"]),
@@ -339,15 +376,10 @@ def _plot_curves(curves, data, n_bits, path):
 
 def _fit(args):
     data = _load(args.data, args.n_query, args.n_train)
-    estimator = dict(all_estimators())[args.method](n_bits=args.bits, random_state=args.seed)
-    if "device" in estimator.get_params():
-        estimator.set_params(device=args.device)
-    labels = {"labels": data["labels_train"]} if estimator._requires_labels else {}
-    start = time.perf_counter()
-    estimator.fit(data["X_image_train"], data["X_text_train"], **labels)
+    estimator, seconds = fit_method(args.method, data, args.bits, args.seed, device=args.device)
     print(
         f"{args.method}: {args.bits} bits fitted on {len(data['X_image_train'])} pairs of "
-        f"{data['name']} in {time.perf_counter() - start:.1f}s",
+        f"{data['name']} in {seconds:.1f}s",
         file=sys.stderr,
     )
     if args.output.endswith(".skops"):

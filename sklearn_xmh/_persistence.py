@@ -6,11 +6,14 @@ without running any pickle code, so ``skops.io.load`` can restore a fitted model
 was told to trust. The encoders keep their towers in this form whenever they are serialised.
 """
 
+from functools import cache
+
 import numpy as np
 
 _MARKER = "torch_module_class"
 
 
+@cache
 def _internal_attributes():
     from torch import nn
 

@@ -232,7 +232,11 @@ def _load_dcmh(path, image_path):
     views = {}
     for view, file in files.items():
         if not file.exists():
-            hint = " (pass image_path= to read image features from elsewhere)" * (view == "image")
+            hint = (
+                " (pass image_path= to read image features from elsewhere)"
+                if view == "image"
+                else ""
+            )
             raise FileNotFoundError(
                 f"The DCMH layout needs {file.name} ({_DCMH_KEYS[view]}) beside the other files: "
                 f"{file} does not exist{hint}."
@@ -316,7 +320,7 @@ def split_query_database(data, *, n_query=2000, n_train=10000, random_state=None
         else rng.choice(index["database"], size=n_train, replace=False)
     )
     index["train"] = np.sort(train)
-    split = Bunch(name=data.get("name", "data") if hasattr(data, "get") else "data")
+    split = Bunch(name=data.get("name", "data"))
     for part, rows in index.items():
         split[f"index_{part}"] = rows
         for key in ("X_image", "X_text", "labels"):

@@ -404,7 +404,9 @@ class BaseDeepHasher(BaseCrossModalHasher):
             callbacks.append(
                 (
                     "early_stopping",
-                    EarlyStopping(monitor="valid_loss", patience=self.n_iter_no_change),
+                    EarlyStopping(
+                        monitor="valid_loss", patience=self.n_iter_no_change, load_best=True
+                    ),
                 )
             )
         if self.verbose >= 2:

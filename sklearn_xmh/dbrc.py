@@ -70,7 +70,8 @@ class DBRCHasher(BaseDeepHasher):
     train_split : float or None, default=None
         Fraction of the training pairs held out for a validation loss with early stopping.
     n_iter_no_change : int, default=10
-        Early-stopping patience in epochs, with ``train_split``.
+        Early-stopping patience in epochs, with ``train_split``. Training then keeps the
+        weights of the epoch with the lowest validation loss, as scikit-learn's MLP does.
     warm_start : bool, default=False
         Continue training the previous network on the next ``fit``.
     verbose : int, default=0

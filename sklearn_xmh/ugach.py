@@ -75,7 +75,8 @@ class UGACHHasher(BaseDeepHasher):
         Fraction of the training items held out for a validation loss (the discriminator's
         hinge with random non-neighbour negatives, which needs no labels) with early stopping.
     n_iter_no_change : int, default=10
-        Early-stopping patience in epochs, with ``train_split``.
+        Early-stopping patience in epochs, with ``train_split``. Training then keeps the
+        weights of the epoch with the lowest validation loss, as scikit-learn's MLP does.
     warm_start : bool, default=False
         Continue training the previous networks on the next ``fit``.
     verbose : int, default=0

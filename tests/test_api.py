@@ -144,6 +144,32 @@ def test_train_split_records_validation_loss(data):
     assert "valid_loss" in hasher.history_[-1]
 
 
+def test_early_stopping_keeps_the_weights_of_the_best_validation_epoch(data):
+    import copy
+
+    import torch
+    from skorch.callbacks import Callback
+
+    class RecordWeights(Callback):
+        def initialize(self):
+            self.weights = []
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.weights.append(copy.deepcopy(net.module_.state_dict()))
+
+    hasher = fast_dbrc(
+        max_epochs=40, lr=1e-2, train_split=0.3, n_iter_no_change=2, callbacks=[RecordWeights()]
+    ).fit(data.X_image, data.X_text)
+    record = dict(hasher.net_.callbacks_)["RecordWeights"]
+    valid_loss = hasher.history_[:, "valid_loss"]
+    best = int(np.argmin(valid_loss))
+    assert len(valid_loss) < 40 and best < len(valid_loss) - 1  # it stopped after a rise
+    trained = hasher.net_.module_.state_dict()
+    for name, weight in record.weights[best].items():
+        torch.testing.assert_close(trained[name], weight, rtol=0, atol=0)
+
+
 def test_verbose_prints_epoch_log_and_progress_bar(data, capsys):
     fast_dbrc(max_epochs=2, verbose=1).fit(data.X_image, data.X_text)
     assert "train_loss" in capsys.readouterr().out

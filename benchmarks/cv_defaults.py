@@ -1,0 +1,130 @@
+"""Cross-validate a method's settings on the training pairs of Wiki or UCI, as the defaults were
+chosen: 3-fold ``GridSearchCV`` at 32 bits, seed 0, never touching the query pairs.
+
+Unsupervised methods are scored without labels, by two criteria on each held-out fold:
+
+- ``pairs``: pair retrieval, the library's ``hamming_map_scorer(relevance="pairs")`` (mAP@all);
+  the one relevant item of a query is its own pair.
+- ``neighbors``: the protocol of unsupervised hashing benchmarks, where ground truth is a
+  neighbourhood in feature space. A held-out item is relevant to a query when it is among the
+  query pair's ``k`` nearest neighbours (self included) in the joint space of the fold: each view
+  standardised and L2-normalised, then concatenated, so that both views weigh the same.
+
+A supervised method (CHN) is scored with the fold's labels, routed as metadata, at mAP@50.
+Prints one row per setting, best first by the first criterion.
+
+Usage::
+
+    python benchmarks/cv_defaults.py --data wiki --method ugach \\
+        --grid '[{"n_neighbors": [5, 10, 20]}, {"pool_size": [10, 100]}]'
+
+``--grid`` is a Python literal; ``Normalizer()``, ``StandardScaler()`` and ``make_pipeline`` may
+appear in it, for example ``'{"text_preprocessor": [None, "passthrough", Normalizer()]}'``.
+"""
+
+import argparse
+import time
+
+import numpy as np
+import sklearn
+from bench_quality import DATASETS
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.neighbors import NearestNeighbors
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import Normalizer, StandardScaler, normalize
+
+from sklearn_xmh import all_estimators
+from sklearn_xmh.datasets import load_mat_dataset
+from sklearn_xmh.metrics import hamming_map_scorer, mean_average_precision
+
+GRID_NAMES = {
+    "Normalizer": Normalizer,
+    "StandardScaler": StandardScaler,
+    "make_pipeline": make_pipeline,
+    "None": None,
+}
+
+
+def neighbor_relevance(X_image, X_text, n_neighbors):
+    """Query-by-database relevance of a fold: each item's ``n_neighbors`` nearest items in the
+    joint feature space (itself included), as an (n, n) boolean matrix."""
+    joint = np.hstack([normalize(StandardScaler().fit_transform(X)) for X in (X_image, X_text)])
+    k = min(n_neighbors, joint.shape[0])
+    found = NearestNeighbors(n_neighbors=k).fit(joint).kneighbors(joint, return_distance=False)
+    relevant = np.zeros((joint.shape[0], joint.shape[0]), dtype=bool)
+    relevant[np.arange(joint.shape[0])[:, None], found] = True
+    return relevant
+
+
+def neighbor_map_scorer(direction, n_neighbors=20):
+    """mAP@all of a fold's cross-modal retrieval against its feature-space neighbourhoods."""
+
+    def score(estimator, X, y):
+        # Multi-hot "labels": a query carries its neighbours' indices, an item its own index.
+        query_labels = neighbor_relevance(X, y, n_neighbors)
+        item_labels = np.eye(query_labels.shape[0], dtype=bool)
+        image, text = estimator.transform(X), estimator.transform_text(y)
+        scores = []
+        if direction in ("both", "i2t"):
+            scores.append(mean_average_precision(image, text, query_labels, item_labels))
+        if direction in ("both", "t2i"):
+            scores.append(mean_average_precision(text, image, query_labels, item_labels))
+        return float(np.mean(scores))
+
+    return score
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", choices=sorted(DATASETS), default="wiki")
+    parser.add_argument("--method", required=True)
+    parser.add_argument("--grid", required=True, help="a dict or list of dicts (Python literal)")
+    parser.add_argument("--n-bits", type=int, default=32)
+    parser.add_argument("--n-neighbors", type=int, default=20)
+    args = parser.parse_args(argv)
+
+    estimator_class = dict(all_estimators())[args.method]
+    supervised = estimator_class._requires_labels
+    grid = eval(args.grid, {"__builtins__": {}}, GRID_NAMES)  # noqa: S307 (a benchmark's CLI)
+    data = load_mat_dataset(DATASETS[args.data])
+    estimator = estimator_class(n_bits=args.n_bits, random_state=0)
+    fit_params = {}
+    if supervised:
+        sklearn.set_config(enable_metadata_routing=True)
+        estimator.set_fit_request(labels=True)
+        scoring = {
+            direction: hamming_map_scorer(direction, top_k=50).set_score_request(labels=True)
+            for direction in ("both", "i2t", "t2i")
+        }
+        fit_params["labels"] = data.labels_train
+    else:
+        scoring = {
+            "neighbors": neighbor_map_scorer("both", args.n_neighbors),
+            "neighbors_i2t": neighbor_map_scorer("i2t", args.n_neighbors),
+            "neighbors_t2i": neighbor_map_scorer("t2i", args.n_neighbors),
+            "pairs": hamming_map_scorer(relevance="pairs"),
+        }
+    search = GridSearchCV(
+        estimator, grid, scoring=scoring, cv=KFold(3, shuffle=True, random_state=0), refit=False
+    )
+    start = time.perf_counter()
+    search.fit(data.X_image_train, data.X_text_train, **fit_params)
+    results = search.cv_results_
+    names = list(scoring)
+    print(f"{args.method} on {args.data}, {args.n_bits} bits, 3-fold CV on the training pairs")
+    print("| " + " | ".join(names) + " | setting |")
+    print("|" + "---|" * (len(names) + 1))
+    for row in np.argsort(-results[f"mean_test_{names[0]}"], kind="stable"):
+        cells = [
+            f"{results[f'mean_test_{n}'][row]:.4f} ± {results[f'std_test_{n}'][row]:.4f}"
+            for n in names
+        ]
+        params = ", ".join(
+            f"{k}={' '.join(repr(v).split())}" for k, v in results["params"][row].items()
+        )
+        print("| " + " | ".join(cells) + f" | {params} |")
+    print(f"{time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -5,10 +5,11 @@ Unsupervised methods are scored without labels, by two criteria on each held-out
 
 - ``pairs``: pair retrieval, the library's ``hamming_map_scorer(relevance="pairs")`` (mAP@all);
   the one relevant item of a query is its own pair.
-- ``neighbors``: the protocol of unsupervised hashing benchmarks, where ground truth is a
-  neighbourhood in feature space. A held-out item is relevant to a query when it is among the
-  query pair's ``k`` nearest neighbours (self included) in the joint space of the fold: each view
-  standardised and L2-normalised, then concatenated, so that both views weigh the same.
+- ``neighbors``: ``hamming_map_scorer(relevance="neighbors")``, the protocol of unsupervised
+  hashing benchmarks, where ground truth is a neighbourhood in feature space. A held-out item is
+  relevant to a query when it is among the query pair's ``k`` nearest pairs (itself included) in
+  the joint space of the fold: each view standardised and L2-normalised, then concatenated, so
+  that both views weigh the same.
 
 A supervised method (CHN) is scored with the fold's labels, routed as metadata, at mAP@50.
 Prints one row per setting, best first by the first criterion.
@@ -29,13 +30,12 @@ import numpy as np
 import sklearn
 from bench_quality import DATASETS
 from sklearn.model_selection import GridSearchCV, KFold
-from sklearn.neighbors import NearestNeighbors
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import Normalizer, StandardScaler, normalize
+from sklearn.preprocessing import Normalizer, StandardScaler
 
 from sklearn_xmh import all_estimators
 from sklearn_xmh.datasets import load_mat_dataset
-from sklearn_xmh.metrics import hamming_map_scorer, mean_average_precision
+from sklearn_xmh.metrics import hamming_map_scorer
 
 GRID_NAMES = {
     "Normalizer": Normalizer,
@@ -43,35 +43,6 @@ GRID_NAMES = {
     "make_pipeline": make_pipeline,
     "None": None,
 }
-
-
-def neighbor_relevance(X_image, X_text, n_neighbors):
-    """Query-by-database relevance of a fold: each item's ``n_neighbors`` nearest items in the
-    joint feature space (itself included), as an (n, n) boolean matrix."""
-    joint = np.hstack([normalize(StandardScaler().fit_transform(X)) for X in (X_image, X_text)])
-    k = min(n_neighbors, joint.shape[0])
-    found = NearestNeighbors(n_neighbors=k).fit(joint).kneighbors(joint, return_distance=False)
-    relevant = np.zeros((joint.shape[0], joint.shape[0]), dtype=bool)
-    relevant[np.arange(joint.shape[0])[:, None], found] = True
-    return relevant
-
-
-def neighbor_map_scorer(direction, n_neighbors=20):
-    """mAP@all of a fold's cross-modal retrieval against its feature-space neighbourhoods."""
-
-    def score(estimator, X, y):
-        # Multi-hot "labels": a query carries its neighbours' indices, an item its own index.
-        query_labels = neighbor_relevance(X, y, n_neighbors)
-        item_labels = np.eye(query_labels.shape[0], dtype=bool)
-        image, text = estimator.transform(X), estimator.transform_text(y)
-        scores = []
-        if direction in ("both", "i2t"):
-            scores.append(mean_average_precision(image, text, query_labels, item_labels))
-        if direction in ("both", "t2i"):
-            scores.append(mean_average_precision(text, image, query_labels, item_labels))
-        return float(np.mean(scores))
-
-    return score
 
 
 def main(argv=None):
@@ -99,9 +70,16 @@ def main(argv=None):
         fit_params["labels"] = data.labels_train
     else:
         scoring = {
-            "neighbors": neighbor_map_scorer("both", args.n_neighbors),
-            "neighbors_i2t": neighbor_map_scorer("i2t", args.n_neighbors),
-            "neighbors_t2i": neighbor_map_scorer("t2i", args.n_neighbors),
+            **{
+                name: hamming_map_scorer(
+                    direction, relevance="neighbors", n_neighbors=args.n_neighbors
+                )
+                for name, direction in (
+                    ("neighbors", "both"),
+                    ("neighbors_i2t", "i2t"),
+                    ("neighbors_t2i", "t2i"),
+                )
+            },
             "pairs": hamming_map_scorer(relevance="pairs"),
         }
     search = GridSearchCV(

@@ -797,6 +797,15 @@ def cross_modal_map(
     image_codes = estimator.transform(X)
     text_codes = hasher.transform_text(y)
     labels = check_labels(labels, image_codes.shape[0])
+    return _map_both_ways(
+        hasher, image_codes, text_codes, labels, labels, direction, top_k, ties, random_state
+    )
+
+
+def _map_both_ways(
+    hasher, image_codes, text_codes, query_labels, db_labels, direction, top_k, ties, random_state
+):
+    """Mean of the requested I->T / T->I mAPs; both directions share one relevance."""
     options = {
         "top_k": top_k,
         "ties": ties,
@@ -806,10 +815,83 @@ def cross_modal_map(
     }
     scores = []
     if direction in ("both", "i2t"):
-        scores.append(mean_average_precision(image_codes, text_codes, labels, labels, **options))
+        scores.append(
+            mean_average_precision(image_codes, text_codes, query_labels, db_labels, **options)
+        )
     if direction in ("both", "t2i"):
-        scores.append(mean_average_precision(text_codes, image_codes, labels, labels, **options))
+        scores.append(
+            mean_average_precision(text_codes, image_codes, query_labels, db_labels, **options)
+        )
     return float(np.mean(scores))
+
+
+def feature_neighbors(X, y, n_neighbors=20):
+    """Each pair's nearest pairs in the joint feature space of two paired views.
+
+    Each view is standardised and L2-normalised, so that both weigh the same, and the two are
+    concatenated; neighbours are Euclidean in that joint space, and every pair is its own
+    nearest neighbour. This is the ground truth of unsupervised hashing benchmarks, and what
+    ``hamming_map_scorer(relevance="neighbors")`` ranks against.
+
+    Parameters
+    ----------
+    X, y : {array-like, sparse matrix} of shape (n_samples, ...)
+        Paired image and text views; axes beyond the first are flattened.
+    n_neighbors : int, default=20
+        Neighbours per pair, the pair itself included; clipped to ``n_samples``.
+
+    Returns
+    -------
+    neighbors : ndarray of shape (n_samples, n_samples), dtype bool
+        ``neighbors[i, j]`` is True when pair ``j`` is among the ``n_neighbors`` nearest pairs
+        of pair ``i``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xmh.metrics import feature_neighbors
+    >>> X = np.array([[0.0, 1.0], [0.1, 1.0], [5.0, -1.0], [5.1, -1.0]])
+    >>> y = np.array([[1.0, 0.0], [1.0, 0.1], [-1.0, 3.0], [-1.0, 3.1]])
+    >>> feature_neighbors(X, y, n_neighbors=2).astype(int)
+    array([[1, 1, 0, 0],
+           [1, 1, 0, 0],
+           [0, 0, 1, 1],
+           [0, 0, 1, 1]])
+    """
+    from scipy import sparse
+    from sklearn.neighbors import NearestNeighbors
+    from sklearn.preprocessing import StandardScaler, normalize
+    from sklearn.utils import check_array
+
+    views = []
+    for name, view in (("X", X), ("y", y)):
+        view = check_array(
+            view, accept_sparse="csr", allow_nd=True, dtype=np.float64, input_name=name
+        )
+        if view.ndim > 2:
+            view = view.reshape(view.shape[0], -1)
+        scaler = StandardScaler(with_mean=not sparse.issparse(view))
+        views.append(normalize(scaler.fit_transform(view)))
+    if views[0].shape[0] != views[1].shape[0]:
+        raise ValueError(
+            f"X and y must hold the same pairs, got {views[0].shape[0]} and "
+            f"{views[1].shape[0]} rows."
+        )
+    joint = (
+        sparse.hstack(views, format="csr")
+        if any(sparse.issparse(view) for view in views)
+        else np.hstack(views)
+    )
+    n_samples = joint.shape[0]
+    k = min(n_neighbors, n_samples)
+    found = NearestNeighbors(n_neighbors=k).fit(joint).kneighbors(joint, return_distance=False)
+    # Exact duplicates may rank another pair before the query itself: the pair must stay.
+    rows = np.arange(n_samples)
+    missing = ~(found == rows[:, None]).any(axis=1)
+    found[missing, -1] = rows[missing]
+    neighbors = np.zeros((n_samples, n_samples), dtype=bool)
+    neighbors[rows[:, None], found] = True
+    return neighbors
 
 
 class HammingMAPScorer:
@@ -827,11 +909,15 @@ class HammingMAPScorer:
         None for mAP@all, else mAP@K.
     ties : {"stable", "random", "expected"}, default="stable"
         See :func:`mean_average_precision`.
-    relevance : {"auto", "labels", "pairs"}, default="auto"
+    relevance : {"auto", "labels", "pairs", "neighbors"}, default="auto"
         ``"labels"`` requires labels, ``"pairs"`` scores pair retrieval and ignores labels,
-        ``"auto"`` uses labels when they arrive and pairs otherwise.
+        ``"neighbors"`` ranks against each pair's nearest pairs in feature space (see
+        :func:`feature_neighbors`) and ignores labels, ``"auto"`` uses labels when they arrive
+        and pairs otherwise.
     random_state : int, RandomState instance or None, default=None
         Seeds the tie order of ``ties="random"``.
+    n_neighbors : int, default=20
+        Neighbours per pair with ``relevance="neighbors"``, the pair itself included.
 
     Examples
     --------
@@ -846,13 +932,20 @@ class HammingMAPScorer:
     """
 
     def __init__(
-        self, direction="both", top_k=None, ties="stable", relevance="auto", random_state=None
+        self,
+        direction="both",
+        top_k=None,
+        ties="stable",
+        relevance="auto",
+        random_state=None,
+        n_neighbors=20,
     ):
         self.direction = direction
         self.top_k = top_k
         self.ties = ties
         self.relevance = relevance
         self.random_state = random_state
+        self.n_neighbors = n_neighbors
 
     def __call__(self, estimator, X, y=None, *, labels=None):
         """Score a fitted hasher, or a Pipeline ending in one, on paired views.
@@ -879,6 +972,8 @@ class HammingMAPScorer:
                 "scorer.set_score_request(labels=True) and pass labels=... to fit, or use "
                 "relevance='auto' or 'pairs'."
             )
+        if self.relevance == "neighbors":
+            return self._score_against_neighbors(estimator, X, y)
         if self.relevance == "pairs":
             labels = None
         return cross_modal_map(
@@ -890,6 +985,27 @@ class HammingMAPScorer:
             top_k=self.top_k,
             ties=self.ties,
             random_state=self.random_state,
+        )
+
+    def _score_against_neighbors(self, estimator, X, y):
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}, got {self.direction!r}.")
+        if y is None:
+            raise ValueError("Scoring cross-modal retrieval requires the text view y.")
+        neighbors = feature_neighbors(X, y, self.n_neighbors)
+        # As multi-hot labels: a query carries its neighbours' indices, an item its own index.
+        items = np.eye(neighbors.shape[0], dtype=bool)
+        hasher = _last_step(estimator)
+        return _map_both_ways(
+            hasher,
+            estimator.transform(X),
+            hasher.transform_text(y),
+            neighbors,
+            items,
+            self.direction,
+            self.top_k,
+            self.ties,
+            self.random_state,
         )
 
     def set_score_request(self, *, labels=UNCHANGED):
@@ -937,7 +1053,8 @@ class HammingMAPScorer:
     def __repr__(self):
         return (
             f"hamming_map_scorer(direction={self.direction!r}, top_k={self.top_k!r}, "
-            f"ties={self.ties!r}, relevance={self.relevance!r})"
+            f"ties={self.ties!r}, relevance={self.relevance!r}"
+            + (f", n_neighbors={self.n_neighbors!r})" if self.relevance == "neighbors" else ")")
         )
 
 
@@ -946,13 +1063,20 @@ class HammingMAPScorer:
         "direction": [StrOptions(set(DIRECTIONS))],
         "top_k": [Interval(Integral, 1, None, closed="left"), None],
         "ties": [StrOptions(set(TIES))],
-        "relevance": [StrOptions({"auto", "labels", "pairs"})],
+        "relevance": [StrOptions({"auto", "labels", "pairs", "neighbors"})],
         "random_state": ["random_state"],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
     },
     prefer_skip_nested_validation=True,
 )
 def hamming_map_scorer(
-    direction="both", top_k=None, ties="stable", relevance="auto", *, random_state=None
+    direction="both",
+    top_k=None,
+    ties="stable",
+    relevance="auto",
+    *,
+    random_state=None,
+    n_neighbors=20,
 ):
     """Build a cross-modal mAP scorer for ``scoring=`` in model selection.
 
@@ -969,12 +1093,19 @@ def hamming_map_scorer(
         None for mAP@all, else mAP@K.
     ties : {"stable", "random", "expected"}, default="stable"
         See :func:`mean_average_precision`.
-    relevance : {"auto", "labels", "pairs"}, default="auto"
+    relevance : {"auto", "labels", "pairs", "neighbors"}, default="auto"
         ``"labels"`` raises when no labels arrive (for example when routing is off),
         ``"pairs"`` always scores pair retrieval, ``"auto"`` uses labels when they arrive and
-        pairs otherwise.
+        pairs otherwise. ``"neighbors"`` needs no labels and ignores them: an item is relevant
+        to a query when its pair is among the ``n_neighbors`` nearest pairs of the query's pair
+        in the scored fold's joint feature space (:func:`feature_neighbors`), the ground truth
+        of unsupervised hashing benchmarks. Pair retrieval has one relevant item per query and
+        is a noisy criterion; neighbourhoods also show whether codes keep the structure of the
+        features. It builds an ``(n, n)`` boolean matrix over the fold.
     random_state : int, RandomState instance or None, default=None
         Seeds the tie order of ``ties="random"``.
+    n_neighbors : int, default=20
+        Neighbours per pair with ``relevance="neighbors"``, the pair itself included.
 
     Returns
     -------
@@ -1001,4 +1132,5 @@ def hamming_map_scorer(
         ties=ties,
         relevance=relevance,
         random_state=random_state,
+        n_neighbors=n_neighbors,
     )

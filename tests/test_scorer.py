@@ -2,13 +2,19 @@
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import sklearn
 from sklearn.model_selection import GridSearchCV, KFold, cross_validate
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import StandardScaler, normalize
 
 from sklearn_xmh import CCAITQHasher, DBRCHasher
-from sklearn_xmh.metrics import cross_modal_map, hamming_map_scorer
+from sklearn_xmh.metrics import (
+    cross_modal_map,
+    feature_neighbors,
+    hamming_map_scorer,
+    mean_average_precision,
+)
 
 CV = KFold(3, shuffle=True, random_state=0)
 
@@ -147,14 +153,124 @@ def test_pipeline_with_scaler(data):
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"direction": "x2y"}, {"top_k": 0}, {"ties": "first"}, {"relevance": "all"}]
+    "kwargs",
+    [
+        {"direction": "x2y"},
+        {"top_k": 0},
+        {"ties": "first"},
+        {"relevance": "all"},
+        {"relevance": "neighbors", "n_neighbors": 0},
+    ],
 )
 def test_scorer_rejects_bad_parameters(kwargs):
     with pytest.raises(ValueError):
         hamming_map_scorer(**kwargs)
 
 
-def test_scorer_requires_text_view(data):
+@pytest.mark.parametrize("relevance", ["auto", "neighbors"])
+def test_scorer_requires_text_view(data, relevance):
     hasher = CCAITQHasher(n_bits=8, random_state=0).fit(data.X_image, data.X_text)
     with pytest.raises(ValueError, match="text view"):
-        hamming_map_scorer()(hasher, data.X_image, None)
+        hamming_map_scorer(relevance=relevance)(hasher, data.X_image, None)
+
+
+# ---- relevance="neighbors": an unlabelled criterion richer than pair retrieval ----
+
+
+def test_feature_neighbors_hold_each_pair_and_its_nearest_pairs(data):
+    neighbors = feature_neighbors(data.X_image, data.X_text, n_neighbors=7)
+    assert neighbors.shape == (240, 240) and neighbors.dtype == bool
+    np.testing.assert_array_equal(neighbors.sum(axis=1), 7)
+    assert neighbors.diagonal().all()
+    # By hand: the joint space of standardised, L2-normalised views.
+    joint = np.hstack(
+        [normalize(StandardScaler().fit_transform(v)) for v in (data.X_image, data.X_text)]
+    )
+    np.testing.assert_array_equal(neighbors, _neighbors_of(joint, 7))
+
+
+def test_feature_neighbors_keep_a_duplicated_pair_its_own_neighbour(data):
+    X_image = np.vstack([data.X_image, data.X_image[:1]])
+    X_text = np.vstack([data.X_text, data.X_text[:1]])
+    neighbors = feature_neighbors(X_image, X_text, n_neighbors=1)
+    assert neighbors.diagonal().all()
+    neighbors = feature_neighbors(X_image, X_text, n_neighbors=2)
+    assert neighbors[0, 240] and neighbors[240, 0]
+    assert feature_neighbors(X_image[:3], X_text[:3], n_neighbors=50).all()
+
+
+def test_feature_neighbors_accept_sparse_and_nd_views(data):
+    text = np.abs(data.X_text)
+    # A sparse view is scaled without centring, then normalised, like a dense one otherwise.
+    joint = np.hstack(
+        [
+            normalize(StandardScaler().fit_transform(data.X_image)),
+            normalize(StandardScaler(with_mean=False).fit_transform(text)),
+        ]
+    )
+    np.testing.assert_array_equal(
+        feature_neighbors(data.X_image, sp.csr_matrix(text), n_neighbors=5),
+        _neighbors_of(joint, 5),
+    )
+    dense = feature_neighbors(data.X_image, text, n_neighbors=5)
+    images = data.X_image.reshape(240, 4, 5)
+    np.testing.assert_array_equal(feature_neighbors(images, text, 5), dense)
+    with pytest.raises(ValueError, match="same pairs"):
+        feature_neighbors(data.X_image, data.X_text[:10])
+
+
+def _neighbors_of(joint, k):
+    distances = ((joint[:, None, :] - joint[None, :, :]) ** 2).sum(axis=-1)
+    nearest = np.argsort(distances, axis=1, kind="stable")[:, :k]
+    neighbors = np.zeros((len(joint), len(joint)), dtype=bool)
+    neighbors[np.arange(len(joint))[:, None], nearest] = True
+    return neighbors
+
+
+class RandomCodes(CCAITQHasher):
+    """Codes that carry no information about the inputs."""
+
+    def transform(self, X):
+        return np.random.default_rng(0).integers(0, 2, (len(X), self.n_bits), dtype=np.uint8)
+
+    def transform_text(self, X):
+        return np.random.default_rng(1).integers(0, 2, (len(X), self.n_bits), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("direction", ["both", "i2t", "t2i"])
+def test_neighbors_scorer_ranks_a_fitted_hasher_above_random_codes(data, direction):
+    scorer = hamming_map_scorer(direction, relevance="neighbors", n_neighbors=10)
+    fitted = CCAITQHasher(n_bits=16, random_state=0).fit(data.X_image, data.X_text)
+    informed = scorer(fitted, data.X_image, data.X_text)
+    chance = scorer(RandomCodes(n_bits=16), data.X_image, data.X_text)
+    assert 0 < chance < 0.15 < informed <= 1
+
+
+def test_neighbors_scorer_equals_map_against_feature_neighbors(data):
+    hasher = CCAITQHasher(n_bits=16, random_state=0).fit(data.X_image, data.X_text)
+    neighbors = feature_neighbors(data.X_image, data.X_text, n_neighbors=10)
+    items = np.eye(240, dtype=bool)
+    image, text = hasher.transform(data.X_image), hasher.transform_text(data.X_text)
+    expected = [
+        mean_average_precision(image, text, neighbors, items, top_k=30),
+        mean_average_precision(text, image, neighbors, items, top_k=30),
+    ]
+    scorer = hamming_map_scorer(top_k=30, relevance="neighbors", n_neighbors=10)
+    assert scorer(hasher, data.X_image, data.X_text) == pytest.approx(np.mean(expected))
+    assert "n_neighbors=10" in repr(scorer)
+
+
+def test_neighbors_scorer_in_grid_search_ignores_routed_labels(data):
+    scorer = hamming_map_scorer(relevance="neighbors", n_neighbors=10)
+    search = GridSearchCV(CCAITQHasher(random_state=0), {"n_bits": [8, 16]}, scoring=scorer, cv=CV)
+    search.fit(data.X_image, data.X_text)
+    with sklearn.config_context(enable_metadata_routing=True):
+        routed = hamming_map_scorer(relevance="neighbors", n_neighbors=10)
+        routed.set_score_request(labels=True)
+        hasher = CCAITQHasher(random_state=0).set_fit_request(labels=False)
+        with_labels = GridSearchCV(hasher, {"n_bits": [8, 16]}, scoring=routed, cv=CV)
+        with_labels.fit(data.X_image, data.X_text, labels=data.labels)
+    np.testing.assert_allclose(
+        search.cv_results_["mean_test_score"], with_labels.cv_results_["mean_test_score"]
+    )
+    assert search.cv_results_["mean_test_score"][1] > 0.15

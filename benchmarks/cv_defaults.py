@@ -70,18 +70,12 @@ def main(argv=None):
         fit_params["labels"] = data.labels_train
     else:
         scoring = {
-            **{
-                name: hamming_map_scorer(
-                    direction, relevance="neighbors", n_neighbors=args.n_neighbors
-                )
-                for name, direction in (
-                    ("neighbors", "both"),
-                    ("neighbors_i2t", "i2t"),
-                    ("neighbors_t2i", "t2i"),
-                )
-            },
-            "pairs": hamming_map_scorer(relevance="pairs"),
+            f"neighbors{suffix}": hamming_map_scorer(
+                direction, relevance="neighbors", n_neighbors=args.n_neighbors
+            )
+            for suffix, direction in (("", "both"), ("_i2t", "i2t"), ("_t2i", "t2i"))
         }
+        scoring["pairs"] = hamming_map_scorer(relevance="pairs")
     search = GridSearchCV(
         estimator, grid, scoring=scoring, cv=KFold(3, shuffle=True, random_state=0), refit=False
     )

@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.metadata_routing import UNCHANGED, MetadataRequest
 
 from ._codes import pack_words
+from ._encoders import flatten_samples
 from ._validation import check_labels
 
 TIES = ("stable", "random", "expected")
@@ -789,17 +790,21 @@ def cross_modal_map(
     >>> 0.0 <= score <= 1.0
     True
     """
+    hasher, image_codes, text_codes = _encode_views(estimator, X, y, direction)
+    labels = check_labels(labels, image_codes.shape[0])
+    return _map_both_ways(
+        hasher, image_codes, text_codes, labels, labels, direction, top_k, ties, random_state
+    )
+
+
+def _encode_views(estimator, X, y, direction):
+    """Check a cross-modal score's arguments; return the hasher and the codes of both views."""
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}.")
     if y is None:
         raise ValueError("Scoring cross-modal retrieval requires the text view y.")
     hasher = _last_step(estimator)
-    image_codes = estimator.transform(X)
-    text_codes = hasher.transform_text(y)
-    labels = check_labels(labels, image_codes.shape[0])
-    return _map_both_ways(
-        hasher, image_codes, text_codes, labels, labels, direction, top_k, ties, random_state
-    )
+    return hasher, estimator.transform(X), hasher.transform_text(y)
 
 
 def _map_both_ways(
@@ -859,17 +864,14 @@ def feature_neighbors(X, y, n_neighbors=20):
            [0, 0, 1, 1]])
     """
     from scipy import sparse
-    from sklearn.neighbors import NearestNeighbors
     from sklearn.preprocessing import StandardScaler, normalize
     from sklearn.utils import check_array
 
     views = []
     for name, view in (("X", X), ("y", y)):
-        view = check_array(
-            view, accept_sparse="csr", allow_nd=True, dtype=np.float64, input_name=name
+        view = flatten_samples(
+            check_array(view, accept_sparse="csr", allow_nd=True, dtype=np.float64, input_name=name)
         )
-        if view.ndim > 2:
-            view = view.reshape(view.shape[0], -1)
         scaler = StandardScaler(with_mean=not sparse.issparse(view))
         views.append(normalize(scaler.fit_transform(view)))
     if views[0].shape[0] != views[1].shape[0]:
@@ -882,15 +884,51 @@ def feature_neighbors(X, y, n_neighbors=20):
         if any(sparse.issparse(view) for view in views)
         else np.hstack(views)
     )
-    n_samples = joint.shape[0]
-    k = min(n_neighbors, n_samples)
-    found = NearestNeighbors(n_neighbors=k).fit(joint).kneighbors(joint, return_distance=False)
-    # Exact duplicates may rank another pair before the query itself: the pair must stay.
-    rows = np.arange(n_samples)
-    missing = ~(found == rows[:, None]).any(axis=1)
-    found[missing, -1] = rows[missing]
-    neighbors = np.zeros((n_samples, n_samples), dtype=bool)
-    neighbors[rows[:, None], found] = True
+    found = _kneighbors_with_self(joint, n_neighbors)
+    neighbors = np.zeros((joint.shape[0], joint.shape[0]), dtype=bool)
+    neighbors[np.arange(joint.shape[0])[:, None], found] = True
+    return neighbors
+
+
+def _kneighbors_with_self(X, n_neighbors, *, block_size=2048):
+    """Indices of each row's ``n_neighbors`` nearest rows of ``X`` (Euclidean), the row itself
+    always among them.
+
+    Found with :class:`sklearn.neighbors.NearestNeighbors` one block of query rows at a time,
+    which bounds memory. Exact duplicates may rank another row before the query itself; the
+    query then replaces its farthest neighbour.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    n_neighbors : int
+        Neighbours per row, the row itself included; clipped to ``n_samples``.
+    block_size : int, default=2048
+        Query rows per ``kneighbors`` call.
+
+    Returns
+    -------
+    neighbors : ndarray of shape (n_samples, min(n_neighbors, n_samples)), dtype int64
+        Nearest first, apart from a replaced farthest neighbour.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xmh.metrics import _kneighbors_with_self
+    >>> _kneighbors_with_self(np.array([[0.0], [0.0], [5.0]]), 1).ravel().tolist()
+    [0, 1, 2]
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    n_samples = X.shape[0]
+    index = NearestNeighbors(n_neighbors=min(n_neighbors, n_samples)).fit(X)
+    neighbors = np.empty((n_samples, index.n_neighbors), dtype=np.int64)
+    for start in range(0, n_samples, block_size):
+        rows = np.arange(start, min(start + block_size, n_samples))
+        found = index.kneighbors(X[rows], return_distance=False)
+        missing = ~(found == rows[:, None]).any(axis=1)
+        found[missing, -1] = rows[missing]
+        neighbors[rows] = found
     return neighbors
 
 
@@ -988,18 +1026,14 @@ class HammingMAPScorer:
         )
 
     def _score_against_neighbors(self, estimator, X, y):
-        if self.direction not in DIRECTIONS:
-            raise ValueError(f"direction must be one of {DIRECTIONS}, got {self.direction!r}.")
-        if y is None:
-            raise ValueError("Scoring cross-modal retrieval requires the text view y.")
+        hasher, image_codes, text_codes = _encode_views(estimator, X, y, self.direction)
         neighbors = feature_neighbors(X, y, self.n_neighbors)
         # As multi-hot labels: a query carries its neighbours' indices, an item its own index.
         items = np.eye(neighbors.shape[0], dtype=bool)
-        hasher = _last_step(estimator)
         return _map_both_ways(
             hasher,
-            estimator.transform(X),
-            hasher.transform_text(y),
+            image_codes,
+            text_codes,
             neighbors,
             items,
             self.direction,

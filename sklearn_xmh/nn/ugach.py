@@ -7,6 +7,7 @@ from skorch.utils import to_tensor
 from torch import nn
 from torch.nn import functional as F
 
+from ..metrics import _kneighbors_with_self
 from .layers import TwoTowers
 from .net import CrossModalNet
 
@@ -35,22 +36,9 @@ def correlation_graph(X_image, X_text, n_neighbors=5, *, block_size=2048):
     n_distinct : ndarray of shape (n_samples,), dtype int64
         Number of distinct neighbours of each item (the leading entries of its row).
     """
-    from sklearn.neighbors import NearestNeighbors
-
-    n_samples = X_image.shape[0]
-    k = min(n_neighbors, n_samples)
-    lists = []
-    for X in (X_image, X_text):
-        index = NearestNeighbors(n_neighbors=k).fit(X)
-        view = np.empty((n_samples, k), dtype=np.int64)
-        for start in range(0, n_samples, block_size):
-            rows = np.arange(start, min(start + block_size, n_samples))
-            found = index.kneighbors(X[rows], return_distance=False)
-            # Exact duplicates may rank another item before the query itself: the item must stay.
-            missing = ~(found == rows[:, None]).any(axis=1)
-            found[missing, -1] = rows[missing]
-            view[rows] = found
-        lists.append(view)
+    lists = [
+        _kneighbors_with_self(X, n_neighbors, block_size=block_size) for X in (X_image, X_text)
+    ]
     neighbors = np.sort(np.hstack(lists), axis=1)
     duplicate = np.zeros_like(neighbors, dtype=bool)
     duplicate[:, 1:] = neighbors[:, 1:] == neighbors[:, :-1]

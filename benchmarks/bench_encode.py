@@ -30,8 +30,8 @@ def gemm_flops(n=2048, repeat=5):
     return 2 * n**3 / best
 
 
-def flops_per_code(n_features, hidden_sizes, n_bits):
-    widths = [n_features, *hidden_sizes, n_bits]
+def flops_per_code(n_features, hidden_layer_sizes, n_bits):
+    widths = [n_features, *hidden_layer_sizes, n_bits]
     return sum(2 * a * b for a, b in zip(widths[:-1], widths[1:]))
 
 
@@ -46,7 +46,7 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n_rows, n_features), dtype=np.float32)
     T = rng.standard_normal((2_000, 32), dtype=np.float32)
-    hasher = DBRCHasher(n_bits, hidden_sizes=hidden, max_epochs=1, random_state=0)
+    hasher = DBRCHasher(n_bits, hidden_layer_sizes=hidden, max_epochs=1, random_state=0)
     hasher.fit(X[:2_000], T)
 
     flops = gemm_flops()

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from sklearn_xmh import all_estimators
-from sklearn_xmh.cli import fit_method
+from sklearn_xmh.benchmark import fit_method
 from sklearn_xmh.datasets import load_mat_dataset
 from sklearn_xmh.metrics import mean_average_precision
 

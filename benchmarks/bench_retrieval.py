@@ -12,9 +12,10 @@ import time
 
 import numpy as np
 
-from sklearn_xmh._codes import pack_words
-from sklearn_xmh.index import HammingIndex
-from sklearn_xmh.metrics import _scan, mean_average_precision
+from sklearn_xmh.metrics import mean_average_precision
+from sklearn_xmh.metrics._hamming import scan_distances
+from sklearn_xmh.neighbors import HammingIndex
+from sklearn_xmh.utils._codes import pack_words
 
 
 def median_time(repeat, function, *args, **kwargs):
@@ -28,7 +29,7 @@ def median_time(repeat, function, *args, **kwargs):
 
 def all_distances(query_words, db_words):
     """The raw blocked distance matrix: the floor any exact ranking metric pays."""
-    return [distances for _, distances in _scan(query_words, db_words, 64)]
+    return [distances for _, distances in scan_distances(query_words, db_words, 64)]
 
 
 def reference_map(query_bits, db_bits, query_labels, db_labels, top_k=None):

@@ -19,7 +19,7 @@ from sklearn_xmh.metrics import hamming_map_scorer
 
 data = make_cross_modal(n_samples=900, random_state=0)
 
-hasher = DJSRHHasher(image_hidden_size=256, text_hidden_size=256, max_epochs=20, random_state=0)
+hasher = DJSRHHasher(hidden_layer_sizes=(256,), max_epochs=20, random_state=0)
 search = GridSearchCV(
     hasher,
     {"n_bits": [8, 16, 32, 64]},

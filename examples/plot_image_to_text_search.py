@@ -19,7 +19,7 @@ data = make_cross_modal(n_samples=1500, random_state=0)
 train, query = slice(0, 1200), slice(1200, None)
 hashers = {
     "CCA-ITQ": CCAITQHasher(n_bits=32, random_state=0),
-    "DBRC": DBRCHasher(n_bits=32, hidden_sizes=(256,), max_epochs=20, random_state=0),
+    "DBRC": DBRCHasher(n_bits=32, hidden_layer_sizes=(256,), max_epochs=20, random_state=0),
 }
 for hasher in hashers.values():
     hasher.fit(data.X_image[train], data.X_text[train])

@@ -20,7 +20,7 @@ from sklearn_xmh import DBRCHasher, trusted_types
 from sklearn_xmh.datasets import make_cross_modal
 
 data = make_cross_modal(n_samples=600, random_state=0)
-hasher = DBRCHasher(n_bits=32, hidden_sizes=(128,), max_epochs=10, random_state=0)
+hasher = DBRCHasher(n_bits=32, hidden_layer_sizes=(128,), max_epochs=10, random_state=0)
 hasher.fit(data.X_image, data.X_text)
 
 folder = Path(tempfile.mkdtemp())

@@ -1,18 +1,22 @@
-"""Cross-modal hashing for scikit-learn: image and text views in one Hamming space."""
+"""Cross-modal hashing for scikit-learn: image and text views in one Hamming space.
 
-from ._codes import convert_codes
-from ._discovery import all_estimators
+Importing the package imports neither torch nor skorch: the deep hashers import them when they
+first build or load a network, so that the command line and metrics-only use start quickly.
+"""
+
 from ._encoders import ModalityEncoder
-from ._persistence import trusted_types
 from .base import BaseCrossModalHasher
 from .baselines import CCAITQHasher
 from .chn import CHNHasher
 from .dbrc import DBRCHasher
 from .djsrh import DJSRHHasher
-from .index import HammingIndex
 from .metrics import hamming_map_scorer
+from .neighbors import HammingIndex
 from .plotting import RetrievalCurveDisplay
 from .ugach import UGACHHasher
+from .utils._codes import convert_codes
+from .utils._persistence import trusted_types
+from .utils.discovery import all_estimators
 
 __version__ = "0.1.0"
 

@@ -15,9 +15,16 @@ from sklearn.utils import _safe_indexing, gen_batches
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from ._codes import CODE_FORMATS, binarize
-from ._persistence import is_module_state, module_from_state, module_to_state
-from ._validation import loadable_device, resolve_device, validate_view
+from .utils._codes import CODE_FORMATS, binarize
+from .utils._persistence import is_module_state, module_from_state, module_to_state
+from .utils._validation import (
+    as_dense_float32,
+    flatten_samples,
+    is_sparse,
+    loadable_device,
+    resolve_device,
+    validate_view,
+)
 
 
 class LinearProjection:
@@ -147,7 +154,7 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         X = validate_view(self, X, view=self.modality, reset=True, allow_nd=True)
         self.input_shape_ = tuple(X.shape[1:])
-        self.preprocessor_ = make_preprocessor(self.preprocessor, sparse=_is_sparse(X))
+        self.preprocessor_ = make_preprocessor(self.preprocessor, sparse=is_sparse(X))
         self.preprocessor_.fit(flatten_samples(X), None)
         self.device_ = resolve_device(self.device)
         self.tower_ = self.tower
@@ -212,7 +219,7 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return np.concatenate(outputs)
 
     def _project_batch(self, X):
-        X = np.ascontiguousarray(X.toarray() if _is_sparse(X) else X, dtype=np.float32)
+        X = as_dense_float32(X)
         if not _is_torch(self.tower_):
             return self.tower_(X)
         import torch
@@ -243,12 +250,6 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return tags
 
 
-def flatten_samples(X):
-    """``X`` with each sample flattened to one row: ``(n, d1, d2, ...)`` becomes
-    ``(n, d1 * d2 * ...)``; 2-D arrays and sparse matrices are returned as they are."""
-    return X.reshape(X.shape[0], -1) if X.ndim > 2 else X
-
-
 def _convert_towers(state, is_tower, convert):
     """Apply ``convert`` to the ``tower`` and ``tower_`` entries of ``state`` that pass
     ``is_tower``, once per distinct object, so that a shared tower stays shared."""
@@ -260,10 +261,6 @@ def _convert_towers(state, is_tower, convert):
                 done[id(value)] = convert(value)
             state[key] = done[id(value)]
     return state
-
-
-def _is_sparse(X):
-    return hasattr(X, "toarray")
 
 
 def _is_torch(tower):

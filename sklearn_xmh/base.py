@@ -1,8 +1,19 @@
-"""``BaseCrossModalHasher``: what every cross-modal hashing estimator shares.
+"""The two base classes of the hashers, and the parameter descriptions they share.
 
-A method subclass declares its modules, its loss and its defaults; this module owns validation of
-the two views, per-view preprocessing, training the skorch network, the NaN-loss guard, the
-standalone encoders, ``transform`` / ``transform_text`` / ``score``, parameter constraints and tags.
+:class:`BaseCrossModalHasher` owns validation of the two views, per-view preprocessing, the
+standalone encoders, ``transform`` / ``transform_text`` / ``score``, parameter constraints and
+tags. :class:`BaseDeepHasher` adds training a skorch network: device, seeding, warm start, early
+stopping, the NaN-loss guard and persistence. A method subclass declares its parameters, its
+torch module, its loss and, where it needs them, the hooks below; nothing else.
+
+Hooks, called in this order by :meth:`BaseCrossModalHasher.fit`:
+
+- ``_prepare_labels(labels, n_samples)``: the labels training receives (None for unsupervised
+  methods, which never see them);
+- ``_check_training_views(X_image, X_text)``: method-specific checks of the preprocessed views;
+- ``_fit_towers(X_image, X_text, labels, random_state)``: learn the two hash functions. The deep
+  base class implements it as the training driver, which in turn calls ``_build_module``,
+  ``_build_loss``, ``_net_params``, ``_net_class`` and ``_method_callbacks``.
 """
 
 import copy
@@ -24,10 +35,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._codes import CODE_FORMATS
-from ._encoders import ModalityEncoder, flatten_samples, make_preprocessor
-from ._validation import (
+from ._encoders import ModalityEncoder, make_preprocessor
+from .utils._codes import CODE_FORMATS
+from .utils._validation import (
+    as_dense_float32,
     check_labels,
+    flatten_samples,
+    is_sparse,
     loadable_device,
     resolve_device,
     validate_view,
@@ -58,7 +72,8 @@ class BaseCrossModalHasher(
     encodes texts, into one Hamming space.
 
     Subclasses implement :meth:`_fit_towers`, which learns the two hash functions from the
-    preprocessed views. Supervised subclasses set ``_requires_labels = True``.
+    preprocessed views, and may override the hooks :meth:`_prepare_labels` and
+    :meth:`_check_training_views`. Supervised subclasses set ``_requires_labels = True``.
 
     Examples
     --------
@@ -77,12 +92,26 @@ class BaseCrossModalHasher(
         "random_state": ["random_state"],
     }
 
+    def _prepare_labels(self, labels, n_samples):
+        """Hook: the labels that :meth:`_fit_towers` receives.
+
+        Unsupervised methods never see labels (None); a supervised method gets them checked,
+        and raises when they are missing.
+        """
+        if not self._requires_labels:
+            return None
+        return check_labels(labels, n_samples, required=True, estimator=self)
+
+    def _check_training_views(self, X_image, X_text):
+        """Hook: method-specific checks of the preprocessed training views; raise ValueError."""
+
     @abstractmethod
     def _fit_towers(self, X_image, X_text, labels, random_state):
         """Learn the hash functions; return ``(image_tower, text_tower)``.
 
-        ``X_image`` and ``X_text`` are preprocessed dense float32 arrays; ``labels`` is None for
-        unsupervised methods.
+        ``X_image`` and ``X_text`` are preprocessed dense float32 arrays; ``labels`` is what
+        :meth:`_prepare_labels` returned. Each tower maps a batch of preprocessed rows to real
+        pre-binarisation outputs ``(n, n_bits)`` whose signs are the bits.
         """
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -108,18 +137,17 @@ class BaseCrossModalHasher(
         """
         with _restored_on_error(self):
             X, y = validate_views(self, X, y, allow_nd=self._allow_nd())
-            labels = (
-                check_labels(labels, X.shape[0], required=True, estimator=self)
-                if self._requires_labels
-                else None
-            )
+            labels = self._prepare_labels(labels, X.shape[0])
             random_state = check_random_state(self.random_state)
             # Towers train on flat rows; a custom module gets each sample's shape back.
             self._input_shapes = {"image": X.shape[1:], "text": y.shape[1:]}
-            self.image_preprocessor_ = make_preprocessor(self.image_preprocessor, sparse=_sparse(X))
-            self.text_preprocessor_ = make_preprocessor(self.text_preprocessor, sparse=_sparse(y))
-            X_image = _dense(self.image_preprocessor_.fit_transform(flatten_samples(X)))
-            X_text = _dense(self.text_preprocessor_.fit_transform(flatten_samples(y)))
+            self.image_preprocessor_ = make_preprocessor(
+                self.image_preprocessor, sparse=is_sparse(X)
+            )
+            self.text_preprocessor_ = make_preprocessor(self.text_preprocessor, sparse=is_sparse(y))
+            X_image = as_dense_float32(self.image_preprocessor_.fit_transform(flatten_samples(X)))
+            X_text = as_dense_float32(self.text_preprocessor_.fit_transform(flatten_samples(y)))
+            self._check_training_views(X_image, X_text)
             image_tower, text_tower = self._fit_towers(X_image, X_text, labels, random_state)
             self.image_encoder_ = self._make_encoder(
                 image_tower, self.image_preprocessor_, "image", X
@@ -196,7 +224,8 @@ class BaseCrossModalHasher(
         labels : array-like of shape (n_samples,) or (n_samples, n_classes), default=None
             Class ids or multi-hot labels; None scores pair retrieval.
         sample_weight : None
-            Unused; accepted because ``Pipeline.score`` forwards it.
+            Accepted because ``Pipeline.score`` forwards ``sample_weight=None``; weighted
+            retrieval scores are not defined, so any other value raises.
 
         Returns
         -------
@@ -204,6 +233,11 @@ class BaseCrossModalHasher(
         """
         from .metrics import cross_modal_map
 
+        if sample_weight is not None:
+            raise ValueError(
+                f"{type(self).__name__}.score does not support sample_weight: mAP weighs every "
+                "query equally. Pass sample_weight=None."
+            )
         return cross_modal_map(self, X, y, labels=labels)
 
     @property
@@ -223,12 +257,12 @@ class BaseCrossModalHasher(
 class BaseDeepHasher(BaseCrossModalHasher):
     """Base class of the hashers trained as a skorch network.
 
-    A subclass declares :meth:`_build_module` (a torch module whose ``forward(image, text)`` feeds
-    its loss, and whose ``image_tower()`` / ``text_tower()`` give each view's path to the
-    pre-binarisation output) and :meth:`_build_loss`. It may extend :meth:`_net_params` with
-    skorch keyword arguments (optimizer, parameter groups, iterator options), add method callbacks
-    in :meth:`_method_callbacks`, and name a :class:`~sklearn_xmh.nn.CrossModalNet` subclass in
-    :meth:`_net_class` (for example one with a custom ``train_step``).
+    A subclass declares :meth:`_build_module` (a :class:`~sklearn_xmh.nn.CrossModalModule`,
+    whose contract this class relies on) and :meth:`_build_loss`. It may extend
+    :meth:`_net_params` with skorch keyword arguments (optimizer, parameter groups, iterator
+    options), add method callbacks in :meth:`_method_callbacks`, and name a
+    :class:`~sklearn_xmh.nn.CrossModalNet` subclass in :meth:`_net_class` (for example one with
+    a custom ``train_step``). Its :meth:`_fit_towers` is the training driver, not a hook.
 
     Every deep hasher takes ``image_module`` / ``text_module``: a torch module class (configured by
     ``image_module__*`` / ``text_module__*`` keyword arguments, in skorch's style) or instance that
@@ -247,7 +281,7 @@ class BaseDeepHasher(BaseCrossModalHasher):
         "device": [str],
         "accelerator": [HasMethods(["prepare"]), None],
         "callbacks": [list, None],
-        "train_split": [Interval(Real, 0, 1, closed="neither"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
@@ -255,7 +289,7 @@ class BaseDeepHasher(BaseCrossModalHasher):
 
     @abstractmethod
     def _build_module(self, n_image_features, n_text_features):
-        """Return the torch module to train."""
+        """Return the :class:`~sklearn_xmh.nn.CrossModalModule` to train."""
 
     # ---- user-supplied towers: ``image_module``, ``text_module`` and their ``*__`` arguments ----
 
@@ -372,14 +406,15 @@ class BaseDeepHasher(BaseCrossModalHasher):
     def _net_params(self):
         """Keyword arguments of the skorch net; subclasses extend or replace this dict.
 
-        The default trains with Adam at the method's ``lr``; a method with other learning rates
-        (DJSRH's per-tower rates) returns its own ``lr`` and parameter groups instead.
+        The default trains with Adam at the method's ``learning_rate``; a method with other
+        learning rates (DJSRH's per-tower rates) returns its own ``lr`` and parameter groups
+        instead.
         """
         import torch
 
         return {
             "optimizer": torch.optim.Adam,
-            "lr": self.lr,
+            "lr": self.learning_rate,
             "optimizer__weight_decay": self.weight_decay,
             "iterator_train__shuffle": True,
         }
@@ -397,10 +432,16 @@ class BaseDeepHasher(BaseCrossModalHasher):
         from skorch.callbacks import EarlyStopping, ProgressBar
         from skorch.dataset import ValidSplit
 
-        from .nn import NonFiniteLossGuard, accelerated
+        from .nn import CrossModalModule, NonFiniteLossGuard, accelerated
 
+        module = self._build_module(X_image.shape[1], X_text.shape[1])
+        if not isinstance(module, CrossModalModule):
+            raise TypeError(
+                f"{type(self).__name__}._build_module must return a CrossModalModule, got "
+                f"{type(module).__name__}."
+            )
         callbacks = [("non_finite_loss_guard", NonFiniteLossGuard()), *self._method_callbacks()]
-        if self.train_split is not None:
+        if self.validation_fraction is not None:
             callbacks.append(
                 (
                     "early_stopping",
@@ -423,11 +464,13 @@ class BaseDeepHasher(BaseCrossModalHasher):
                 # print: keep ``print`` for a silent fit.
                 placement["callbacks__print_log__sink"] = print
         return net_class(
-            module=self._build_module(X_image.shape[1], X_text.shape[1]),
+            module=module,
             criterion=self._build_loss(),
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
-            train_split=None if self.train_split is None else ValidSplit(self.train_split),
+            train_split=(
+                None if self.validation_fraction is None else ValidSplit(self.validation_fraction)
+            ),
             callbacks=callbacks,
             verbose=int(self.verbose),
             **placement,
@@ -497,11 +540,3 @@ class BaseDeepHasher(BaseCrossModalHasher):
 
 
 _MODULE_PREFIXES = ("image_module__", "text_module__")
-
-
-def _sparse(X):
-    return hasattr(X, "toarray")
-
-
-def _dense(X):
-    return np.ascontiguousarray(X.toarray() if _sparse(X) else X, dtype=np.float32)

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from .metrics import _last_step, precision_at_k, precision_recall_curve
+from .metrics import precision_at_k, precision_recall_curve
+from .metrics._scorer import encode_views
 
 KINDS = ("pr", "precision_at_k")
 
@@ -51,7 +52,9 @@ class RetrievalCurveDisplay:
     >>> from sklearn_xmh import CCAITQHasher
     >>> from sklearn_xmh.datasets import make_cross_modal
     >>> from sklearn_xmh.plotting import RetrievalCurveDisplay
-    >>> data = make_cross_modal(n_samples=100, n_img_features=8, n_txt_features=6, random_state=0)
+    >>> data = make_cross_modal(
+    ...     n_samples=100, n_image_features=8, n_text_features=6, random_state=0
+    ... )
     >>> hasher = CCAITQHasher(n_bits=8, random_state=0).fit(data.X_image, data.X_text)
     >>> display = RetrievalCurveDisplay.from_estimator(
     ...     hasher, data.X_image, data.X_text, labels=data.labels, kind="pr"
@@ -175,8 +178,8 @@ class RetrievalCurveDisplay:
     def from_estimator(
         cls,
         estimator,
-        X_img,
-        X_txt,
+        X,
+        y,
         labels=None,
         *,
         kind="pr",
@@ -194,7 +197,7 @@ class RetrievalCurveDisplay:
         estimator : fitted hasher or Pipeline ending in one
             Images go through ``estimator.transform``, texts through the last step's
             ``transform_text``.
-        X_img, X_txt : array-like
+        X, y : array-like
             Paired image and text views; every item queries the other view.
         labels : array-like of shape (n_samples,) or (n_samples, n_classes), default=None
             Class ids or multi-hot labels; None means pair retrieval.
@@ -219,9 +222,7 @@ class RetrievalCurveDisplay:
         """
         if direction not in ("i2t", "t2i"):
             raise ValueError(f"direction must be 'i2t' or 't2i', got {direction!r}.")
-        hasher = _last_step(estimator)
-        image_codes = estimator.transform(X_img)
-        text_codes = hasher.transform_text(X_txt)
+        hasher, image_codes, text_codes = encode_views(estimator, X, y)
         query, db = (image_codes, text_codes) if direction == "i2t" else (text_codes, image_codes)
         if name is None:
             name = f"{type(hasher).__name__} {'I→T' if direction == 'i2t' else 'T→I'}"

@@ -9,9 +9,10 @@ from numbers import Integral, Real
 from sklearn.utils._param_validation import Interval
 
 from .base import BaseDeepHasher
-from .nn import UGACHModule, UGACHNet, UGACHTripletLoss
+from .utils._docs import fill_doc
 
 
+@fill_doc
 class UGACHHasher(BaseDeepHasher):
     """Unsupervised cross-modal hashing by a generative adversarial game (UGACH).
 
@@ -33,10 +34,10 @@ class UGACHHasher(BaseDeepHasher):
 
     Parameters
     ----------
-    n_bits : int, default=64
-        Code length.
-    hidden_size : int, default=1024
-        Width of the hidden layer of every pathway of both networks (8192 in the reference code).
+    %(n_bits)s
+    hidden_layer_sizes : tuple of int, default=(1024,)
+        Widths of the hidden layers of every pathway of both networks (one of 8192 in the
+        reference code).
     n_neighbors : int, default=5
         Nearest neighbours per view in the correlation graph, the item itself included.
     pool_size : int or None, default=None
@@ -45,10 +46,10 @@ class UGACHHasher(BaseDeepHasher):
     margin : float or None, default=None
         Margin of the triplet hinge on squared distances between sigmoid codes; None is
         ``n_bits / 8``.
-    lr : float, default=3e-2
+    learning_rate : float, default=3e-2
         SGD learning rate of the discriminator. The reference code uses 1e-3 with one triplet
         per step; with batches of triplets, 3e-2 scored best in cross-validation on Wiki.
-    generator_lr : float, default=1e-2
+    generator_learning_rate : float, default=1e-2
         SGD learning rate of the generator.
     weight_decay : float, default=0.01
         Weight decay of both networks.
@@ -59,60 +60,17 @@ class UGACHHasher(BaseDeepHasher):
     max_epochs : int, default=30
         Total epochs, pre-training included; every epoch after pre-training is one adversarial
         round (a discriminator epoch on generated negatives, then a generator epoch).
-    image_preprocessor, text_preprocessor : transformer, "passthrough" or None, default=None
-        Per-view preprocessing fitted on the training view; None standardises. The graph is
-        built on the preprocessed features.
-    code_format : {"bits", "signed", "packed"}, default="bits"
-        Format of the codes returned by :meth:`transform` and :meth:`transform_text`.
-    device : str, default="cpu"
-        Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
-    accelerator : accelerate.Accelerator or None, default=None
-        Not supported by UGACH, whose adversarial training step runs its own two optimizers
-        outside accelerate's wrappers: fitting with one raises a ValueError.
-    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
-        Extra skorch callbacks.
-    train_split : float or None, default=None
-        Fraction of the training items held out for a validation loss (the discriminator's
-        hinge with random non-neighbour negatives, which needs no labels) with early stopping.
-    n_iter_no_change : int, default=10
-        Early-stopping patience in epochs, with ``train_split``. Training then keeps the
-        weights of the epoch with the lowest validation loss, as scikit-learn's MLP does.
-    warm_start : bool, default=False
-        Continue training the previous networks on the next ``fit``.
-    verbose : int, default=0
-        0 is silent, 1 prints skorch's epoch log (with the generator's loss), 2 adds a progress
-        bar.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weights, batch order and all sampling.
-    image_module, text_module : torch.nn.Module class or instance, default=None
-        A network that replaces the view's default feature MLP, for example a CNN on raw pixels;
-        its output is flattened and mapped linearly to the ``n_bits`` logits; the generator
-        and the discriminator each get their own instance.
-        With a custom module the view may have more than two axes: each sample reaches the
-        module in its original shape. An instance is copied at each fit.
-    **kwargs : dict
-        ``image_module__<name>`` / ``text_module__<name>`` arguments of the module classes, in
-        skorch's style; they are parameters like any other (``get_params``, ``GridSearchCV``).
+    n_jobs : int or None, default=None
+        Parallel jobs of the correlation graph's neighbour search, as in
+        :class:`~sklearn.neighbors.NearestNeighbors`.
+    %(deep_parameters)s
 
     Attributes
     ----------
     net_ : UGACHNet
         The trained adversarial net; ``net_.module_`` is the discriminator, ``net_.generator_``
         the generator, ``net_.neighbors_`` the correlation graph.
-    history_ : skorch.History
-        Per-epoch training log.
-    image_encoder_, text_encoder_ : ModalityEncoder
-        Standalone fitted encoders of each view.
-    image_preprocessor_, text_preprocessor_ : transformer
-        The fitted per-view preprocessors.
-    device_ : str
-        The resolved torch device.
-    n_features_in_ : int
-        Number of image features.
-    n_text_features_in_ : int
-        Number of text features.
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Image feature names, when ``X`` has string column names.
+    %(deep_attributes)s
 
     See Also
     --------
@@ -122,6 +80,12 @@ class UGACHHasher(BaseDeepHasher):
 
     Notes
     -----
+    The correlation graph is built on the preprocessed features. A custom ``image_module`` /
+    ``text_module`` is mapped linearly to the ``n_bits`` logits, and the generator and the
+    discriminator each get their own instance. ``accelerator`` is not supported: the
+    adversarial training step runs its own two optimizers outside accelerate's wrappers, and
+    fitting with one raises a ValueError.
+
     The reference code trains on one triplet per step and selects its best epoch on labelled test
     mAP; here the steps take batches of triplets, and the last epoch is kept.
 
@@ -135,7 +99,7 @@ class UGACHHasher(BaseDeepHasher):
     >>> from sklearn_xmh import UGACHHasher
     >>> from sklearn_xmh.datasets import make_cross_modal
     >>> data = make_cross_modal(n_samples=200, random_state=0)
-    >>> hasher = UGACHHasher(n_bits=16, hidden_size=32, pretrain_epochs=1, max_epochs=2,
+    >>> hasher = UGACHHasher(n_bits=16, hidden_layer_sizes=(32,), pretrain_epochs=1, max_epochs=2,
     ...                      random_state=0)
     >>> hasher.fit(data.X_image, data.X_text).transform(data.X_image).shape
     (200, 16)
@@ -145,12 +109,13 @@ class UGACHHasher(BaseDeepHasher):
 
     _parameter_constraints: dict = {
         **BaseDeepHasher._parameter_constraints,
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "hidden_layer_sizes": [tuple, list],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "pool_size": [Interval(Integral, 2, None, closed="left"), None],
         "margin": [Interval(Real, 0, None, closed="left"), None],
-        "generator_lr": [Interval(Real, 0, None, closed="neither")],
+        "generator_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "n_jobs": [Integral, None],
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
     }
 
@@ -158,12 +123,12 @@ class UGACHHasher(BaseDeepHasher):
         self,
         n_bits=64,
         *,
-        hidden_size=1024,
+        hidden_layer_sizes=(1024,),
         n_neighbors=5,
         pool_size=None,
         margin=None,
-        lr=3e-2,
-        generator_lr=1e-2,
+        learning_rate=3e-2,
+        generator_learning_rate=1e-2,
         weight_decay=0.01,
         batch_size=64,
         pretrain_epochs=15,
@@ -174,22 +139,23 @@ class UGACHHasher(BaseDeepHasher):
         device="cpu",
         accelerator=None,
         callbacks=None,
-        train_split=None,
+        validation_fraction=None,
         n_iter_no_change=10,
         warm_start=False,
         verbose=0,
         random_state=None,
+        n_jobs=None,
         image_module=None,
         text_module=None,
         **kwargs,
     ):
         self.n_bits = n_bits
-        self.hidden_size = hidden_size
+        self.hidden_layer_sizes = hidden_layer_sizes
         self.n_neighbors = n_neighbors
         self.pool_size = pool_size
         self.margin = margin
-        self.lr = lr
-        self.generator_lr = generator_lr
+        self.learning_rate = learning_rate
+        self.generator_learning_rate = generator_learning_rate
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.pretrain_epochs = pretrain_epochs
@@ -200,29 +166,36 @@ class UGACHHasher(BaseDeepHasher):
         self.device = device
         self.accelerator = accelerator
         self.callbacks = callbacks
-        self.train_split = train_split
+        self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
         self.verbose = verbose
         self.random_state = random_state
+        self.n_jobs = n_jobs
         self.image_module = image_module
         self.text_module = text_module
         self._set_module_params(kwargs)
 
     def _build_module(self, n_image_features, n_text_features):
+        from .nn import UGACHModule
+
         return UGACHModule(
             n_image_features,
             n_text_features,
             self.n_bits,
-            hidden_size=self.hidden_size,
+            hidden_layer_sizes=self.hidden_layer_sizes,
             image_net=self._view_net("image", self.n_bits),
             text_net=self._view_net("text", self.n_bits),
         )
 
     def _build_loss(self):
-        return UGACHTripletLoss(self.n_bits / 8 if self.margin is None else self.margin)
+        from .nn import UGACHTripletLoss
+
+        return UGACHTripletLoss(margin=self.n_bits / 8 if self.margin is None else self.margin)
 
     def _net_class(self):
+        from .nn import UGACHNet
+
         return UGACHNet
 
     def _net_params(self):
@@ -231,14 +204,15 @@ class UGACHHasher(BaseDeepHasher):
         return {
             **super()._net_params(),
             "optimizer": torch.optim.SGD,
-            "generator": UGACHModule,
-            # The generator's own copies of any custom module.
+            # The generator is built with the discriminator's shape, from its own copies of
+            # any custom module.
             "generator__image_net": self._view_net("image", self.n_bits),
             "generator__text_net": self._view_net("text", self.n_bits),
             "optimizer_generator": torch.optim.SGD,
-            "optimizer_generator__lr": self.generator_lr,
+            "optimizer_generator__lr": self.generator_learning_rate,
             "optimizer_generator__weight_decay": self.weight_decay,
             "n_neighbors": self.n_neighbors,
             "pool_size": self.pool_size,
             "pretrain_epochs": self.pretrain_epochs,
+            "n_jobs": self.n_jobs,
         }

@@ -17,11 +17,11 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 # Small networks and few epochs: the checks test the API, not the quality.
 FAST_PARAMS = {
-    "dbrc": {"n_bits": 8, "hidden_sizes": (16, 8), "max_epochs": 2, "batch_size": 32},
+    "dbrc": {"n_bits": 8, "hidden_layer_sizes": (16, 8), "max_epochs": 2, "batch_size": 32},
     "cca-itq": {"n_bits": 8, "n_iter": 5},
-    "chn": {"n_bits": 8, "image_hidden_size": 16, "text_hidden_size": 16, "max_epochs": 2},
-    "djsrh": {"n_bits": 8, "image_hidden_size": 16, "text_hidden_size": 16, "max_epochs": 2},
-    "ugach": {"n_bits": 8, "hidden_size": 16, "pretrain_epochs": 1, "max_epochs": 2},
+    "chn": {"n_bits": 8, "hidden_layer_sizes": (16,), "max_epochs": 2},
+    "djsrh": {"n_bits": 8, "hidden_layer_sizes": (16,), "max_epochs": 2},
+    "ugach": {"n_bits": 8, "hidden_layer_sizes": (16,), "pretrain_epochs": 1, "max_epochs": 2},
 }
 
 
@@ -51,7 +51,7 @@ class _LazyWikiScores(dict):
         self.data = data
 
     def __missing__(self, method):
-        from sklearn_xmh.cli import run_benchmark
+        from sklearn_xmh.benchmark import run_benchmark
 
         records = run_benchmark(self.data, [method], [32], seeds=1, top_k=50)
         self[method] = {record["direction"]: record["map"] for record in records}
@@ -68,7 +68,7 @@ def wiki_map50():
 
 @pytest.fixture(scope="session")
 def data():
-    return make_cross_modal(n_samples=240, n_img_features=20, n_txt_features=12, random_state=0)
+    return make_cross_modal(n_samples=240, n_image_features=20, n_text_features=12, random_state=0)
 
 
 @pytest.fixture

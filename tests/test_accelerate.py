@@ -25,13 +25,13 @@ from sklearn_xmh.datasets import make_cross_modal
 
 out = sys.argv[1]
 accelerator = Accelerator(cpu=True)
-data = make_cross_modal(n_samples=400, n_img_features=20, n_txt_features=12, random_state=0)
+data = make_cross_modal(n_samples=400, n_image_features=20, n_text_features=12, random_state=0)
 results = {"world_size": accelerator.num_processes}
 for hasher in (
-    DBRCHasher(16, hidden_sizes=(32,), max_epochs=3, accelerator=accelerator, random_state=0),
-    DJSRHHasher(16, image_hidden_size=32, text_hidden_size=32, max_epochs=3,
+    DBRCHasher(16, hidden_layer_sizes=(32,), max_epochs=3, accelerator=accelerator, random_state=0),
+    DJSRHHasher(16, hidden_layer_sizes=(32,), max_epochs=3,
                 accelerator=accelerator, random_state=0),
-    CHNHasher(16, image_hidden_size=32, text_hidden_size=32, max_epochs=3,
+    CHNHasher(16, hidden_layer_sizes=(32,), max_epochs=3,
               accelerator=accelerator, random_state=0),
 ):
     hasher.fit(data.X_image, data.X_text, labels=data.labels)

@@ -140,7 +140,7 @@ def test_warm_start_continues_training(data):
 
 
 def test_train_split_records_validation_loss(data):
-    hasher = fast_dbrc(max_epochs=3, train_split=0.2).fit(data.X_image, data.X_text)
+    hasher = fast_dbrc(max_epochs=3, validation_fraction=0.2).fit(data.X_image, data.X_text)
     assert "valid_loss" in hasher.history_[-1]
 
 
@@ -159,7 +159,11 @@ def test_early_stopping_keeps_the_weights_of_the_best_validation_epoch(data):
             self.weights.append(copy.deepcopy(net.module_.state_dict()))
 
     hasher = fast_dbrc(
-        max_epochs=40, lr=1e-2, train_split=0.3, n_iter_no_change=2, callbacks=[RecordWeights()]
+        max_epochs=40,
+        learning_rate=1e-2,
+        validation_fraction=0.3,
+        n_iter_no_change=2,
+        callbacks=[RecordWeights()],
     ).fit(data.X_image, data.X_text)
     record = dict(hasher.net_.callbacks_)["RecordWeights"]
     valid_loss = hasher.history_[:, "valid_loss"]
@@ -195,7 +199,7 @@ def test_user_callbacks_pass_through(data):
 
 @pytest.mark.parametrize("scaling", ["linear", "nonlinear"])
 def test_atanh_alpha_grows_under_its_penalty(scaling, data):
-    hasher = fast_dbrc(scaling=scaling, max_epochs=10, lambda_alpha=1.0, lr=1e-2)
+    hasher = fast_dbrc(scaling=scaling, max_epochs=10, alpha_penalty_weight=1.0, learning_rate=1e-2)
     hasher.fit(data.X_image, data.X_text)
     alpha = hasher.net_.module_.atanh.alpha.detach().numpy()
     assert alpha.mean() > 1.05

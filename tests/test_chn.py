@@ -76,7 +76,9 @@ def test_chn_loss_adds_the_weighted_quantization_of_both_views():
     rng = np.random.default_rng(3)
     u, v = (torch.as_tensor(rng.uniform(-1, 1, (6, 8))) for _ in range(2))
     labels = torch.as_tensor(np.eye(3)[[0, 0, 1, 1, 2, 2]])
-    loss = CHNLoss(margin=0.4, margin_q=0.95, lam=0.7, balanced=False)((u, v), labels)
+    loss = CHNLoss(margin=0.4, quantization_margin=0.95, quantization_weight=0.7, balanced=False)(
+        (u, v), labels
+    )
     expected = cosine_max_margin(u, v, label_similarity(labels, labels), 0.4) + 0.7 * (
         quantization_loss(u, 0.95) + quantization_loss(v, 0.95)
     )
@@ -88,7 +90,9 @@ def test_chn_loss_adds_the_weighted_quantization_of_both_views():
     )
     bank_labels = torch.as_tensor(np.eye(3)[rng.integers(0, 3, 10)])
     S = label_similarity(labels, bank_labels)
-    with_bank = CHNLoss(0.4, 0.95, 0.7, balanced=False)((u, v), labels, bank=(U, V, bank_labels))
+    with_bank = CHNLoss(
+        margin=0.4, quantization_margin=0.95, quantization_weight=0.7, balanced=False
+    )((u, v), labels, bank=(U, V, bank_labels))
     expected = 0.5 * (cosine_max_margin(u, V, S, 0.4) + cosine_max_margin(v, U, S, 0.4)) + 0.7 * (
         quantization_loss(u, 0.95) + quantization_loss(v, 0.95)
     )
@@ -114,7 +118,7 @@ def test_class_ids_and_their_one_hot_matrix_train_the_same_model(data):
 
 
 def test_labels_make_the_codes_retrieve_by_class(data):
-    hasher = fast_chn(n_bits=16, max_epochs=30, image_hidden_size=64, text_hidden_size=64)
+    hasher = fast_chn(n_bits=16, max_epochs=30, hidden_layer_sizes=(64,))
     hasher.fit(data.X_image, data.X_text, labels=data.labels)
     with_labels = hasher.score(data.X_image, data.X_text, labels=data.labels)
     chance = hamming_map_scorer()(

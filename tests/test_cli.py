@@ -42,7 +42,7 @@ def test_fit_then_encode_npy_and_mat_to_packed_codes(tmp_path, extension):
     import numpy as np
     from scipy.io import savemat
 
-    from sklearn_xmh.cli import _synthetic
+    from sklearn_xmh.benchmark import _synthetic
 
     model = tmp_path / f"model{extension}"
     main(["fit", "--method", "cca-itq", "--bits", "12", "--output", str(model)])

@@ -51,7 +51,7 @@ def test_load_mat_dataset_errors(tmp_path):
 
 
 def test_load_mat_dataset_rejects_an_unknown_layout(tmp_path):
-    with pytest.raises(ValueError, match="layout must be one of"):
+    with pytest.raises(ValueError, match="'layout' parameter"):
         load_mat_dataset(tmp_path / "x.mat", layout="coco")
 
 

@@ -9,10 +9,10 @@ import torch
 from skorch.callbacks import Callback
 
 from sklearn_xmh.djsrh import DJSRHHasher
+from sklearn_xmh.neighbors import correlation_graph
 from sklearn_xmh.nn import (
     DJSRHAlphaSchedule,
     DJSRHLoss,
-    correlation_graph,
     joint_semantics_affinity,
     policy_gradient_loss,
     triplet_hinge,
@@ -58,7 +58,7 @@ def test_djsrh_loss_is_the_three_weighted_reconstruction_terms():
     rng = np.random.default_rng(1)
     image, text = rng.random((6, 4)), rng.random((6, 3))
     codes_image, codes_text = rng.uniform(-1, 1, (6, 8)), rng.uniform(-1, 1, (6, 8))
-    loss = DJSRHLoss(beta=0.6, eta=0.2, mu=1.2, lambda1=0.1, lambda2=0.7)(
+    loss = DJSRHLoss(beta=0.6, eta=0.2, mu=1.2, intra_image_weight=0.1, intra_text_weight=0.7)(
         (torch.as_tensor(codes_image), torch.as_tensor(codes_text)),
         None,
         {"image": torch.as_tensor(image), "text": torch.as_tensor(text)},
@@ -101,7 +101,9 @@ def test_alpha_schedule_is_sqrt_epoch_plus_one_and_continues_on_warm_start(data)
 
 
 def test_djsrh_towers_have_their_own_learning_rates_in_sgd(data):
-    hasher = fast_djsrh(image_lr=0.05, text_lr=0.002, momentum=0.8, weight_decay=1e-3)
+    hasher = fast_djsrh(
+        image_learning_rate=0.05, text_learning_rate=0.002, momentum=0.8, weight_decay=1e-3
+    )
     net = hasher.fit(data.X_image, data.X_text).net_
     optimizer = net.optimizer_
     assert isinstance(optimizer, torch.optim.SGD)
@@ -196,7 +198,11 @@ def test_policy_gradient_raises_the_probability_of_rewarded_samples():
 
 
 def test_ugach_two_players_have_separate_optimizers(data):
-    net = fast_ugach(lr=0.02, generator_lr=0.3).fit(data.X_image, data.X_text).net_
+    net = (
+        fast_ugach(learning_rate=0.02, generator_learning_rate=0.3)
+        .fit(data.X_image, data.X_text)
+        .net_
+    )
     discriminator = {id(p) for p in net.module_.parameters()}
     generator = {id(p) for p in net.generator_.parameters()}
     assert not discriminator & generator
@@ -210,7 +216,7 @@ def test_ugach_two_players_have_separate_optimizers(data):
 def test_ugach_net_set_params_reinitialises_the_generator(data):
     hasher = fast_ugach().fit(data.X_image, data.X_text)
     net = hasher.net_
-    net.set_params(generator__hidden_size=5)
+    net.set_params(generator__hidden_layer_sizes=(5,))
     assert net.generator_.image_net[0].out_features == 5
     net.set_params(optimizer_generator__lr=0.123)
     assert net.optimizer_generator_.param_groups[0]["lr"] == 0.123
@@ -239,7 +245,7 @@ def test_ugach_history_logs_both_players(data, capsys):
 
 
 def test_ugach_train_split_records_an_unlabelled_validation_loss(data):
-    hasher = fast_ugach(train_split=0.2).fit(data.X_image, data.X_text)
+    hasher = fast_ugach(validation_fraction=0.2).fit(data.X_image, data.X_text)
     assert np.isfinite(hasher.history_[-1, "valid_loss"])
 
 

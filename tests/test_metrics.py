@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.utils import check_random_state
 
-from sklearn_xmh._codes import convert_codes
 from sklearn_xmh.metrics import (
     average_precision_scores,
     hamming_distances,
@@ -17,6 +16,7 @@ from sklearn_xmh.metrics import (
     precision_recall_curve,
     precision_within_radius,
 )
+from sklearn_xmh.utils._codes import convert_codes
 
 # ---------------------------------------------------------------- brute-force references
 
@@ -335,7 +335,9 @@ def test_radius_metrics_match_brute_force(case, radius):
 
 def test_precision_metrics_reject_bad_cutoffs():
     codes = np.zeros((3, 8), np.uint8)
-    with pytest.raises(ValueError, match="k must"):
+    with pytest.raises(ValueError, match="'k' parameter"):
         precision_at_k(codes, codes, k=0)
-    with pytest.raises(ValueError, match="r must"):
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        precision_at_k(codes, codes, k=[1, 0])
+    with pytest.raises(ValueError, match="'r' parameter"):
         precision_within_radius(codes, codes, r=-1)

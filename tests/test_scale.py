@@ -53,7 +53,7 @@ from sklearn_xmh import DBRCHasher
 
 path, n_rows, n_features = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 X = np.memmap(path, dtype=np.float32, mode="r", shape=(n_rows, n_features))
-hasher = DBRCHasher(n_bits=32, hidden_sizes=(64,), max_epochs=1, random_state=0)
+hasher = DBRCHasher(n_bits=32, hidden_layer_sizes=(64,), max_epochs=1, random_state=0)
 hasher.fit(np.asarray(X[:500]), np.asarray(X[:500, :16]))
 
 def status(key):

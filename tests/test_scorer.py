@@ -9,12 +9,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler, normalize
 
 from sklearn_xmh import CCAITQHasher, DBRCHasher
-from sklearn_xmh.metrics import (
-    cross_modal_map,
-    feature_neighbors,
-    hamming_map_scorer,
-    mean_average_precision,
-)
+from sklearn_xmh.metrics import cross_modal_map, hamming_map_scorer, mean_average_precision
+from sklearn_xmh.neighbors import feature_neighbors
 
 CV = KFold(3, shuffle=True, random_state=0)
 
@@ -105,7 +101,9 @@ def test_unrequested_labels_are_rejected_by_routing(data):
 
 
 def test_multi_metric_dict_with_deep_hasher(data):
-    hasher = DBRCHasher(n_bits=8, hidden_sizes=(16, 8), max_epochs=2, batch_size=32, random_state=0)
+    hasher = DBRCHasher(
+        n_bits=8, hidden_layer_sizes=(16, 8), max_epochs=2, batch_size=32, random_state=0
+    )
     scoring = {
         "map_i2t": hamming_map_scorer("i2t"),
         "map50_t2i": hamming_map_scorer("t2i", top_k=50, relevance="labels"),
@@ -214,7 +212,7 @@ def test_feature_neighbors_accept_sparse_and_nd_views(data):
     )
     dense = feature_neighbors(data.X_image, text, n_neighbors=5)
     images = data.X_image.reshape(240, 4, 5)
-    np.testing.assert_array_equal(feature_neighbors(images, text, 5), dense)
+    np.testing.assert_array_equal(feature_neighbors(images, text, n_neighbors=5), dense)
     with pytest.raises(ValueError, match="same pairs"):
         feature_neighbors(data.X_image, data.X_text[:10])
 

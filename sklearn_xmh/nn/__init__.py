@@ -11,7 +11,14 @@ from .chn import (
 )
 from .dbrc import DBRCLoss, DBRCModule
 from .djsrh import DJSRHAlphaSchedule, DJSRHLoss, DJSRHModule, joint_semantics_affinity
-from .layers import AdaptiveTanh, ModuleTower, SingleViewTower, TwoTowers, make_mlp
+from .layers import (
+    AdaptiveTanh,
+    CrossModalModule,
+    ModuleTower,
+    SingleViewTower,
+    TwoTowers,
+    make_mlp,
+)
 from .net import (
     AcceleratedCrossModalNet,
     CrossModalNet,
@@ -24,7 +31,6 @@ from .ugach import (
     UGACHModule,
     UGACHNet,
     UGACHTripletLoss,
-    correlation_graph,
     policy_gradient_loss,
     triplet_hinge,
 )
@@ -36,6 +42,7 @@ __all__ = [
     "CHNLoss",
     "CHNModule",
     "CHNNet",
+    "CrossModalModule",
     "CrossModalNet",
     "DBRCLoss",
     "DBRCModule",
@@ -50,7 +57,6 @@ __all__ = [
     "UGACHNet",
     "UGACHTripletLoss",
     "accelerated",
-    "correlation_graph",
     "cosine_max_margin",
     "joint_semantics_affinity",
     "label_similarity",

@@ -2,14 +2,18 @@
 memory-bank net (Cao, Long, Wang and Yu, BMVC 2017)."""
 
 import math
+from numbers import Real
 
 import torch
+from sklearn.utils._param_validation import Interval, validate_params
 from skorch.utils import to_tensor
 from torch import nn
 from torch.nn import functional as F
 
 from .layers import TwoTowers
 from .net import CrossModalAccelerateMixin, CrossModalNet, register_accelerated
+
+_REAL = [Interval(Real, None, None, closed="neither")]
 
 
 class CHNModule(TwoTowers):
@@ -21,37 +25,20 @@ class CHNModule(TwoTowers):
         Input widths.
     n_bits : int
         Code length.
-    image_hidden_size, text_hidden_size : int, default=1024
-        Width of each tower's hidden layer (4096 in the reference designs).
+    hidden_layer_sizes : tuple of int
+        Widths of each tower's hidden layers.
     image_net, text_net : nn.Module or None, default=None
         A custom network (for example a :class:`ModuleTower`) to ``n_bits`` outputs that replaces
         a view's default MLP.
     """
 
-    def __init__(
-        self,
-        n_image_features,
-        n_text_features,
-        n_bits,
-        image_hidden_size=1024,
-        text_hidden_size=1024,
-        image_net=None,
-        text_net=None,
-    ):
-        super().__init__(
-            n_image_features,
-            n_text_features,
-            n_bits,
-            image_hidden_size,
-            text_hidden_size,
-            image_net=image_net,
-            text_net=text_net,
-        )
-
     def forward(self, image, text):
         return torch.tanh(self.image_net(image)), torch.tanh(self.text_net(text))
 
 
+@validate_params(
+    {"labels_a": [torch.Tensor], "labels_b": [torch.Tensor]}, prefer_skip_nested_validation=True
+)
 def label_similarity(labels_a, labels_b):
     """``s_ij = +1`` when items ``i`` and ``j`` share a label, ``-1`` otherwise.
 
@@ -68,6 +55,16 @@ def label_similarity(labels_a, labels_b):
     return torch.where(labels_a @ labels_b.T > 0, 1.0, -1.0)
 
 
+@validate_params(
+    {
+        "codes_a": [torch.Tensor],
+        "codes_b": [torch.Tensor],
+        "similarity": [torch.Tensor],
+        "margin": _REAL,
+        "balanced": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def cosine_max_margin(codes_a, codes_b, similarity, margin, *, balanced=False):
     """CHN's structured max-margin loss: the mean of ``max(0, margin - s_ij cos(a_i, b_j))``
     over all pairs.
@@ -85,23 +82,25 @@ def cosine_max_margin(codes_a, codes_b, similarity, margin, *, balanced=False):
     return sum(parts) / len(parts)
 
 
-def quantization_loss(codes, margin_q):
-    """CHN's quantization control, the mean of ``max(0, margin_q - cos(|u|, 1))`` over codes.
+@validate_params({"codes": [torch.Tensor], "margin": _REAL}, prefer_skip_nested_validation=True)
+def quantization_loss(codes, margin):
+    """CHN's quantization control, the mean of ``max(0, margin - cos(|u|, 1))`` over codes.
 
     ``cos(|u|, 1) = sum|u_k| / (||u|| sqrt(K))`` is 1 exactly when every bit of ``u`` has the same
     magnitude, so the loss pushes all bits of a relaxed code towards +-1 together.
     """
     n_bits = codes.shape[1]
     cos = codes.abs().sum(dim=1) / (codes.norm(dim=1) * math.sqrt(n_bits)).clamp_min(1e-12)
-    return F.relu(margin_q - cos).mean()
+    return F.relu(margin - cos).mean()
 
 
 class CHNLoss(nn.Module):
     """The cosine max-margin loss over cross-modal pairs plus quantization control of both views.
 
-    ``L = mean_ij max(0, margin - s_ij cos(u_i, v_j)) + lam (Q(u) + Q(v))`` with
-    ``Q(u) = mean_i max(0, margin_q - cos(|u_i|, 1))``. The hinge is applied to the plain
-    margin violation (never squared inside), so it turns off once a pair is far enough.
+    ``L = mean_ij max(0, margin - s_ij cos(u_i, v_j)) + quantization_weight (Q(u) + Q(v))``
+    with ``Q(u) = mean_i max(0, quantization_margin - cos(|u_i|, 1))``. The hinge is applied to
+    the plain margin violation (never squared inside), so it turns off once a pair is far
+    enough.
 
     With a memory bank ``(U, V, Y)`` of every training pair's latest codes and labels, each batch
     image ``u_i`` is compared with every bank text ``V_j`` and each batch text with every bank
@@ -109,22 +108,31 @@ class CHNLoss(nn.Module):
 
     Parameters
     ----------
-    margin : float, default=0.5
+    margin : float
         Margin of the cosine hinge.
-    margin_q : float, default=0.5
+    quantization_margin : float
         Margin of the quantization hinge.
-    lam : float, default=0.1
+    quantization_weight : float
         Weight of the quantization terms.
-    balanced : bool, default=True
+    balanced : bool
         Give the similar and the dissimilar pairs half the weight each (see
         :func:`cosine_max_margin`); False takes the plain mean over pairs.
     """
 
-    def __init__(self, margin=0.5, margin_q=0.5, lam=0.1, balanced=True):
+    @validate_params(
+        {
+            "margin": _REAL,
+            "quantization_margin": _REAL,
+            "quantization_weight": [Interval(Real, 0, None, closed="left")],
+            "balanced": ["boolean"],
+        },
+        prefer_skip_nested_validation=True,
+    )
+    def __init__(self, *, margin, quantization_margin, quantization_weight, balanced):
         super().__init__()
         self.margin = margin
-        self.margin_q = margin_q
-        self.lam = lam
+        self.quantization_margin = quantization_margin
+        self.quantization_weight = quantization_weight
         self.balanced = balanced
 
     def forward(self, y_pred, y_true, X=None, bank=None):
@@ -149,10 +157,10 @@ class CHNLoss(nn.Module):
                     codes_text, bank_image, similarity, self.margin, balanced=self.balanced
                 )
             )
-        quantization = quantization_loss(codes_image, self.margin_q) + quantization_loss(
-            codes_text, self.margin_q
+        quantization = quantization_loss(codes_image, self.quantization_margin) + quantization_loss(
+            codes_text, self.quantization_margin
         )
-        return pairs + self.lam * quantization
+        return pairs + self.quantization_weight * quantization
 
 
 class CHNNet(CrossModalNet):
@@ -161,13 +169,13 @@ class CHNNet(CrossModalNet):
     Parameters
     ----------
     module, criterion : see :class:`skorch.NeuralNet`
-    memory_bank : bool, default=False
+    memory_bank : bool
         Keep the latest codes of all training pairs: the bank starts from the network's codes at
         the start of training and each batch refreshes its own rows, so that the loss of a batch
         covers its pairs with every training item of the other view (DCMH-style training).
     """
 
-    def __init__(self, module, *args, memory_bank=False, **kwargs):
+    def __init__(self, module, *args, memory_bank, **kwargs):
         super().__init__(module, *args, **kwargs)
         self.memory_bank = memory_bank
 

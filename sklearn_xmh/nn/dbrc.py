@@ -1,13 +1,18 @@
 """DBRC: the multimodal binary reconstruction network and its loss (Hu, Nie and Li, 2017)."""
 
+from numbers import Real
+
 import torch
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from torch import nn
 from torch.nn import functional as F
 
-from .layers import AdaptiveTanh, SingleViewTower, make_mlp
+from .layers import SHAPE_CONSTRAINTS, AdaptiveTanh, CrossModalModule, SingleViewTower, make_mlp
+
+_RECONSTRUCTION = [StrOptions({"mse", "bce"})]
 
 
-class DBRCModule(nn.Module):
+class DBRCModule(CrossModalModule):
     """Two encoders fused by summation into one ATanh binary layer, and one decoder per view.
 
     Parameters
@@ -16,42 +21,50 @@ class DBRCModule(nn.Module):
         Input widths.
     n_bits : int
         Code length.
-    hidden_sizes : tuple of int, default=(1024, 512)
+    hidden_layer_sizes : tuple of int
         Encoder widths; each decoder mirrors them.
-    scaling : {"linear", "nonlinear"}, default="linear"
+    scaling : {"linear", "nonlinear"}
         The Adaptive Tanh variant.
-    modality_dropout : float, default=0.5
+    modality_dropout : float
         Probability that a training pair has one of its views zeroed (each view equally likely), so
         that single-view queries encode well.
-    image_encoder, text_encoder : nn.Module or None, default=None
+    image_net, text_net : nn.Module or None, default=None
         A custom encoder (for example a :class:`ModuleTower`) to use instead of a view's default
-        MLP; it must output ``hidden_sizes[-1]`` features.
+        MLP; it must output ``hidden_layer_sizes[-1]`` features.
     """
 
+    @validate_params(
+        {
+            **SHAPE_CONSTRAINTS,
+            "scaling": [StrOptions({"linear", "nonlinear"})],
+            "modality_dropout": [Interval(Real, 0, 1, closed="both")],
+        },
+        prefer_skip_nested_validation=True,
+    )
     def __init__(
         self,
         n_image_features,
         n_text_features,
         n_bits,
-        hidden_sizes=(1024, 512),
-        scaling="linear",
-        modality_dropout=0.5,
-        image_encoder=None,
-        text_encoder=None,
+        *,
+        hidden_layer_sizes,
+        scaling,
+        modality_dropout,
+        image_net=None,
+        text_net=None,
     ):
         super().__init__()
-        hidden = list(hidden_sizes)
+        hidden = list(hidden_layer_sizes)
         self.n_image_features = n_image_features
         self.n_text_features = n_text_features
+        self.n_bits = n_bits
         self.modality_dropout = modality_dropout
-        self.image_encoder = (
-            image_encoder if image_encoder is not None else make_mlp([n_image_features, *hidden])
+        self.image_net = (
+            image_net if image_net is not None else make_mlp([n_image_features, *hidden])
         )
-        self.text_encoder = (
-            text_encoder if text_encoder is not None else make_mlp([n_text_features, *hidden])
-        )
+        self.text_net = text_net if text_net is not None else make_mlp([n_text_features, *hidden])
         self.hash_layer = nn.Sequential(
-            nn.Linear(hidden[-1], n_bits), AdaptiveTanh(n_bits, scaling)
+            nn.Linear(hidden[-1], n_bits), AdaptiveTanh(n_bits, scaling=scaling)
         )
         self.image_decoder = make_mlp(
             [n_bits, *hidden[::-1], n_image_features], final_activation=False
@@ -69,7 +82,7 @@ class DBRCModule(nn.Module):
             draw = torch.rand(image.shape[0], 1, device=image.device)
             image = image * (draw >= self.modality_dropout / 2)
             text = text * ((draw < self.modality_dropout / 2) | (draw >= self.modality_dropout))
-        codes = self.hash_layer(self.image_encoder(image) + self.text_encoder(text))
+        codes = self.hash_layer(self.image_net(image) + self.text_net(text))
         return codes, self.image_decoder(codes), self.text_decoder(codes), self.atanh.penalty()
 
     def _offset(self, encoder, n_features):
@@ -79,29 +92,38 @@ class DBRCModule(nn.Module):
 
     def image_tower(self):
         return SingleViewTower(
-            self.image_encoder,
+            self.image_net,
             self.hash_layer,
-            self._offset(self.text_encoder, self.n_text_features),
+            self._offset(self.text_net, self.n_text_features),
         )
 
     def text_tower(self):
         return SingleViewTower(
-            self.text_encoder,
+            self.text_net,
             self.hash_layer,
-            self._offset(self.image_encoder, self.n_image_features),
+            self._offset(self.image_net, self.n_image_features),
         )
 
 
 class DBRCLoss(nn.Module):
     """Reconstruction of both views from the shared code, plus the ATanh penalty.
 
-    ``loss = rec(image) + rec(text) + lambda_alpha * sum(1 / alpha**2)``, where ``rec`` is the mean
-    squared error on standardised features or, for binary bag-of-words, binary cross-entropy.
+    ``loss = rec(image) + rec(text) + alpha_penalty_weight * sum(1 / alpha**2)``, where ``rec``
+    is the mean squared error on standardised features or, for binary bag-of-words, binary
+    cross-entropy.
     """
 
-    def __init__(self, lambda_alpha=1e-3, image_loss="mse", text_loss="mse"):
+    @validate_params(
+        {
+            "alpha_penalty_weight": [Interval(Real, 0, None, closed="left")],
+            "image_loss": _RECONSTRUCTION,
+            "text_loss": _RECONSTRUCTION,
+        },
+        prefer_skip_nested_validation=True,
+    )
+    def __init__(self, *, alpha_penalty_weight, image_loss, text_loss):
         super().__init__()
-        self.lambda_alpha = lambda_alpha
+        self.alpha_penalty_weight = alpha_penalty_weight
         self.image_loss = image_loss
         self.text_loss = text_loss
 
@@ -116,5 +138,5 @@ class DBRCLoss(nn.Module):
         return (
             self._reconstruction(self.image_loss, image_rec, X["image"])
             + self._reconstruction(self.text_loss, text_rec, X["text"])
-            + self.lambda_alpha * penalty
+            + self.alpha_penalty_weight * penalty
         )

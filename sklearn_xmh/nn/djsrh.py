@@ -2,8 +2,10 @@
 alpha schedule (Su, Zhong and Zhang, ICCV 2019)."""
 
 import math
+from numbers import Real
 
 import torch
+from sklearn.utils._param_validation import Interval, validate_params
 from skorch.callbacks import Callback
 from torch import nn
 from torch.nn import functional as F
@@ -24,33 +26,15 @@ class DJSRHModule(TwoTowers):
         Input widths.
     n_bits : int
         Code length.
-    image_hidden_size, text_hidden_size : int, default=4096
-        Width of each tower's hidden layer.
+    hidden_layer_sizes : tuple of int
+        Widths of each tower's hidden layers.
     image_net, text_net : nn.Module or None, default=None
         A custom network (for example a :class:`ModuleTower`) to ``n_bits`` outputs that replaces
         a view's default MLP.
     """
 
-    def __init__(
-        self,
-        n_image_features,
-        n_text_features,
-        n_bits,
-        image_hidden_size=4096,
-        text_hidden_size=4096,
-        image_net=None,
-        text_net=None,
-    ):
-        super().__init__(
-            n_image_features,
-            n_text_features,
-            n_bits,
-            image_hidden_size,
-            text_hidden_size,
-            image_net=image_net,
-            text_net=text_net,
-        )
-        self.alpha = 1.0
+    # The tanh scale; the schedule sets it on the instance every epoch.
+    alpha = 1.0
 
     def forward(self, image, text):
         return (
@@ -59,7 +43,18 @@ class DJSRHModule(TwoTowers):
         )
 
 
-def joint_semantics_affinity(image, text, *, beta=0.3, eta=0.4, mu=1.5):
+_AFFINITY_CONSTRAINTS = {
+    "beta": [Interval(Real, 0, 1, closed="both")],
+    "eta": [Interval(Real, 0, 1, closed="both")],
+    "mu": [Interval(Real, 0, None, closed="neither")],
+}
+
+
+@validate_params(
+    {"image": [torch.Tensor], "text": [torch.Tensor], **_AFFINITY_CONSTRAINTS},
+    prefer_skip_nested_validation=True,
+)
+def joint_semantics_affinity(image, text, *, beta, eta, mu):
     """The joint-semantics affinity matrix of a mini-batch of ``m`` pairs (DJSRH, eq. 2-4).
 
     ``S_I = 2 cos(image, image) - 1`` and ``S_T = 2 cos(text, text) - 1`` on the input features;
@@ -89,7 +84,7 @@ def joint_semantics_affinity(image, text, *, beta=0.3, eta=0.4, mu=1.5):
 class DJSRHLoss(nn.Module):
     """Reconstruct the joint-semantics affinity from the cosine similarities of the codes.
 
-    ``L = lambda1 MSE(B_I B_I^T, S) + MSE(B_I B_T^T, S) + lambda2 MSE(B_T B_T^T, S)`` with
+    ``L = w_I MSE(B_I B_I^T, S) + MSE(B_I B_T^T, S) + w_T MSE(B_T B_T^T, S)`` with
     L2-normalised relaxed codes ``B_I``, ``B_T`` and ``S`` from :func:`joint_semantics_affinity`
     on the batch's input features (DJSRH, eq. 5-7). Each MSE is the mean over all ``m**2`` entries.
 
@@ -97,17 +92,26 @@ class DJSRHLoss(nn.Module):
     ----------
     beta, eta, mu : float
         Parameters of the affinity.
-    lambda1, lambda2 : float
-        Weights of the image-image and text-text reconstruction terms.
+    intra_image_weight, intra_text_weight : float
+        Weights ``w_I`` and ``w_T`` of the image-image and text-text reconstruction terms
+        (``lambda1`` and ``lambda2`` of the paper).
     """
 
-    def __init__(self, beta=0.3, eta=0.4, mu=1.5, lambda1=0.3, lambda2=0.3):
+    @validate_params(
+        {
+            **_AFFINITY_CONSTRAINTS,
+            "intra_image_weight": [Interval(Real, 0, None, closed="left")],
+            "intra_text_weight": [Interval(Real, 0, None, closed="left")],
+        },
+        prefer_skip_nested_validation=True,
+    )
+    def __init__(self, *, beta, eta, mu, intra_image_weight, intra_text_weight):
         super().__init__()
         self.beta = beta
         self.eta = eta
         self.mu = mu
-        self.lambda1 = lambda1
-        self.lambda2 = lambda2
+        self.intra_image_weight = intra_image_weight
+        self.intra_text_weight = intra_text_weight
 
     def forward(self, y_pred, y_true, X):
         codes_image, codes_text = y_pred
@@ -118,9 +122,9 @@ class DJSRHLoss(nn.Module):
         B_image = F.normalize(codes_image, dim=1)
         B_text = F.normalize(codes_text, dim=1)
         return (
-            self.lambda1 * F.mse_loss(B_image @ B_image.T, S)
+            self.intra_image_weight * F.mse_loss(B_image @ B_image.T, S)
             + F.mse_loss(B_image @ B_text.T, S)
-            + self.lambda2 * F.mse_loss(B_text @ B_text.T, S)
+            + self.intra_text_weight * F.mse_loss(B_text @ B_text.T, S)
         )
 
 

@@ -1,10 +1,68 @@
-"""Torch building blocks shared by the methods: MLP towers, Adaptive Tanh, single-view towers."""
+"""Torch building blocks shared by the methods: the module contract, MLP towers, Adaptive Tanh,
+single-view towers."""
+
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
 
 import torch
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from torch import nn
 from torch.nn import functional as F
 
+_POSITIVE = [Interval(Integral, 1, None, closed="left")]
+# The shape arguments of every method's module.
+SHAPE_CONSTRAINTS = {
+    "n_image_features": _POSITIVE,
+    "n_text_features": _POSITIVE,
+    "n_bits": _POSITIVE,
+    "hidden_layer_sizes": [tuple, list],
+    "image_net": [nn.Module, None],
+    "text_net": [nn.Module, None],
+}
 
+
+class CrossModalModule(nn.Module, metaclass=ABCMeta):
+    """The contract between a method's torch module and the hashers that train it.
+
+    :class:`~sklearn_xmh.base.BaseDeepHasher` trains any subclass through skorch and relies on
+    exactly this:
+
+    - ``forward(image, text)`` takes a batch of both views and returns what the method's loss
+      expects;
+    - :meth:`image_tower` and :meth:`text_tower` return, after training, each view's path from a
+      batch of preprocessed rows to the real pre-binarisation outputs ``(n, n_bits)``, whose
+      signs are the bits; each becomes the tower of a standalone
+      :class:`~sklearn_xmh.ModalityEncoder`;
+    - the attributes ``n_image_features``, ``n_text_features`` and ``n_bits`` give its shape
+      (``warm_start`` continues only a module of the same shape).
+    """
+
+    n_image_features: int
+    n_text_features: int
+    n_bits: int
+
+    @abstractmethod
+    def forward(self, image, text):
+        """The outputs of a batch of pairs, as the method's loss reads them."""
+
+    @abstractmethod
+    def image_tower(self):
+        """The image view's path to the pre-binarisation outputs, an ``nn.Module``."""
+
+    @abstractmethod
+    def text_tower(self):
+        """The text view's path to the pre-binarisation outputs, an ``nn.Module``."""
+
+
+@validate_params(
+    {
+        "sizes": [tuple, list],
+        "activation": [type],
+        "final_activation": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_mlp(sizes, *, activation=nn.ReLU, final_activation=True, dropout=0.0):
     """An MLP ``sizes[0] -> ... -> sizes[-1]`` with ``activation`` between layers.
 
@@ -42,11 +100,15 @@ class AdaptiveTanh(nn.Module):
     ----------
     n_bits : int
         Width of the layer.
-    scaling : {"linear", "nonlinear"}, default="linear"
+    scaling : {"linear", "nonlinear"}
         The scaling variant.
     """
 
-    def __init__(self, n_bits, scaling="linear"):
+    @validate_params(
+        {"n_bits": _POSITIVE, "scaling": [StrOptions({"linear", "nonlinear"})]},
+        prefer_skip_nested_validation=True,
+    )
+    def __init__(self, n_bits, *, scaling):
         super().__init__()
         self.scaling = scaling
         # softplus(0.5413) == 1.0: both parametrisations start at alpha == 1.
@@ -79,6 +141,10 @@ class SingleViewTower(nn.Module):
     ``(x, 0)``.
     """
 
+    @validate_params(
+        {"encoder": [nn.Module], "head": [nn.Module], "offset": [torch.Tensor]},
+        prefer_skip_nested_validation=True,
+    )
     def __init__(self, encoder, head, offset):
         super().__init__()
         self.encoder = encoder
@@ -89,9 +155,9 @@ class SingleViewTower(nn.Module):
         return self.head(self.encoder(x) + self.offset)
 
 
-class TwoTowers(nn.Module):
-    """An image and a text tower, each ``d -> hidden -> n_bits`` by default, whose raw outputs
-    a method's ``forward`` squashes (tanh, a scaled tanh, a sigmoid).
+class TwoTowers(CrossModalModule):
+    """An image and a text tower, each ``d -> hidden... -> n_bits`` by default, whose raw
+    outputs a method's ``forward`` squashes (tanh, a scaled tanh, a sigmoid).
 
     The squashing keeps the sign, so :meth:`image_tower` and :meth:`text_tower`, the paths to
     the pre-binarisation outputs, are the towers themselves.
@@ -102,8 +168,8 @@ class TwoTowers(nn.Module):
         Input widths.
     n_bits : int
         Code length.
-    image_hidden_size, text_hidden_size : int
-        Width of each tower's hidden layer.
+    hidden_layer_sizes : tuple of int
+        Widths of each tower's hidden layers.
     activation : type of nn.Module, default=nn.ReLU
         The hidden layers' non-linearity.
     image_net, text_net : nn.Module or None, default=None
@@ -111,14 +177,16 @@ class TwoTowers(nn.Module):
         a view's default MLP.
     """
 
+    @validate_params(
+        {**SHAPE_CONSTRAINTS, "activation": [type]}, prefer_skip_nested_validation=True
+    )
     def __init__(
         self,
         n_image_features,
         n_text_features,
         n_bits,
-        image_hidden_size,
-        text_hidden_size,
         *,
+        hidden_layer_sizes,
         activation=nn.ReLU,
         image_net=None,
         text_net=None,
@@ -127,12 +195,16 @@ class TwoTowers(nn.Module):
         self.n_image_features = n_image_features
         self.n_text_features = n_text_features
         self.n_bits = n_bits
-        widths = ((n_image_features, image_hidden_size), (n_text_features, text_hidden_size))
+        self.hidden_layer_sizes = tuple(hidden_layer_sizes)
         self.image_net, self.text_net = (
             net
             if net is not None
-            else make_mlp([n_in, hidden, n_bits], activation=activation, final_activation=False)
-            for net, (n_in, hidden) in zip((image_net, text_net), widths)
+            else make_mlp(
+                [n_in, *self.hidden_layer_sizes, n_bits],
+                activation=activation,
+                final_activation=False,
+            )
+            for net, n_in in zip((image_net, text_net), (n_image_features, n_text_features))
         )
 
     def image_tower(self):
@@ -162,6 +234,15 @@ class ModuleTower(nn.Module):
         Non-linearity after the linear layer.
     """
 
+    @validate_params(
+        {
+            "module": [nn.Module],
+            "input_shape": [tuple, list],
+            "out_features": _POSITIVE,
+            "activation": [type, None],
+        },
+        prefer_skip_nested_validation=True,
+    )
     def __init__(self, module, input_shape, out_features, activation=None):
         super().__init__()
         self.input_shape = tuple(int(size) for size in input_shape)

@@ -1,9 +1,11 @@
 """The skorch network that every deep hasher trains, and its training callbacks."""
 
 import numpy as np
+from sklearn.utils._param_validation import validate_params
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.hf import AccelerateMixin
+from torch import nn
 
 
 class CrossModalNet(NeuralNet):
@@ -32,6 +34,16 @@ class CrossModalNet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred, y_true, X)
 
+    def get_iterator(self, dataset, training=False):
+        """skorch's iterator, except that ``iterator_train__drop_last=True`` keeps the last
+        incomplete batch when it is the only one: dropping it would leave nothing to train on."""
+        iterator = super().get_iterator(dataset, training=training)
+        if training and getattr(iterator, "drop_last", False) and len(iterator) == 0:
+            kwargs = self.get_params_for("iterator_train")
+            kwargs.update(batch_size=iterator.batch_size, drop_last=False)
+            iterator = self.iterator_train(dataset, **kwargs)
+        return iterator
+
 
 class NonFiniteLossGuard(Callback):
     """Stop training with a clear error as soon as a batch loss is NaN or infinite.
@@ -54,7 +66,9 @@ class CrossModalAccelerateMixin(AccelerateMixin):
     """skorch's :class:`~skorch.hf.AccelerateMixin` for the cross-modal nets.
 
     The losses hold no trainable parameters, and ``DistributedDataParallel`` refuses to wrap
-    such a module, so only the modules and optimizers go through ``accelerator.prepare``.
+    such a module on CPU processes, so only the modules and optimizers go through
+    ``accelerator.prepare``. skorch offers no public hook for this choice: this is the one
+    override of a private skorch method left in the library.
     """
 
     def _initialize_accelerator(self):
@@ -73,11 +87,15 @@ class AcceleratedCrossModalNet(CrossModalAccelerateMixin, CrossModalNet):
 _ACCELERATED = {CrossModalNet: AcceleratedCrossModalNet}
 
 
+@validate_params(
+    {"net_class": [type], "accelerated_class": [type]}, prefer_skip_nested_validation=True
+)
 def register_accelerated(net_class, accelerated_class):
     """Declare ``accelerated_class`` as the accelerate variant of ``net_class``."""
     _ACCELERATED[net_class] = accelerated_class
 
 
+@validate_params({"net_class": [type]}, prefer_skip_nested_validation=True)
 def accelerated(net_class):
     """The :class:`~skorch.hf.AccelerateMixin` variant of ``net_class``.
 
@@ -96,6 +114,7 @@ def accelerated(net_class):
         ) from None
 
 
+@validate_params({"module": [nn.Module]}, prefer_skip_nested_validation=True)
 def unwrapped(module):
     """The module inside a ``DistributedDataParallel`` wrapper, or ``module`` itself."""
     from torch.nn.parallel import DistributedDataParallel

@@ -1,53 +1,18 @@
 """UGACH: the correlation graph, the generator / discriminator networks, their losses and the
 adversarial skorch net (Zhang, Peng and Yuan, AAAI 2018)."""
 
+from numbers import Real
+
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval, validate_params
 from skorch.utils import to_tensor
 from torch import nn
 from torch.nn import functional as F
 
-from ..metrics import _kneighbors_with_self
+from ..neighbors import correlation_graph
 from .layers import TwoTowers
 from .net import CrossModalNet
-
-
-def correlation_graph(X_image, X_text, n_neighbors=5, *, block_size=2048):
-    """UGACH's correlation graph: each item's k nearest neighbours by image and by text.
-
-    Neighbours are Euclidean, found with :class:`sklearn.neighbors.NearestNeighbors` one block of
-    queries at a time, and every item is its own neighbour in both views. An item's neighbour set
-    is the union of its two lists.
-
-    Parameters
-    ----------
-    X_image : ndarray of shape (n_samples, n_image_features)
-    X_text : ndarray of shape (n_samples, n_text_features)
-    n_neighbors : int, default=5
-        Neighbours per view, the item itself included; clipped to ``n_samples``.
-    block_size : int, default=2048
-        Queries per ``kneighbors`` call, which bounds memory.
-
-    Returns
-    -------
-    neighbors : ndarray of shape (n_samples, 2 * n_neighbors), dtype int64
-        Each row holds its item's distinct neighbours in increasing index order, padded on the
-        right with copies of the row's first neighbour.
-    n_distinct : ndarray of shape (n_samples,), dtype int64
-        Number of distinct neighbours of each item (the leading entries of its row).
-    """
-    lists = [
-        _kneighbors_with_self(X, n_neighbors, block_size=block_size) for X in (X_image, X_text)
-    ]
-    neighbors = np.sort(np.hstack(lists), axis=1)
-    duplicate = np.zeros_like(neighbors, dtype=bool)
-    duplicate[:, 1:] = neighbors[:, 1:] == neighbors[:, :-1]
-    order = np.argsort(duplicate, axis=1, kind="stable")
-    neighbors = np.take_along_axis(neighbors, order, axis=1)
-    n_distinct = (~duplicate).sum(axis=1)
-    padding = np.arange(neighbors.shape[1])[None, :] >= n_distinct[:, None]
-    neighbors = np.where(padding, neighbors[:, :1], neighbors)
-    return neighbors, n_distinct.astype(np.int64)
 
 
 class UGACHModule(TwoTowers):
@@ -60,33 +25,15 @@ class UGACHModule(TwoTowers):
         Input widths.
     n_bits : int
         Code length.
-    hidden_size : int, default=1024
-        Width of each pathway's hidden layer (8192 in the reference code).
+    hidden_layer_sizes : tuple of int
+        Widths of each pathway's hidden layers.
     image_net, text_net : nn.Module or None, default=None
         A custom network (for example a :class:`ModuleTower`) to ``n_bits`` logits that replaces
         a pathway's default MLP.
     """
 
-    def __init__(
-        self,
-        n_image_features,
-        n_text_features,
-        n_bits,
-        hidden_size=1024,
-        image_net=None,
-        text_net=None,
-    ):
-        super().__init__(
-            n_image_features,
-            n_text_features,
-            n_bits,
-            hidden_size,
-            hidden_size,
-            activation=nn.Tanh,
-            image_net=image_net,
-            text_net=text_net,
-        )
-        self.hidden_size = hidden_size
+    def __init__(self, n_image_features, n_text_features, n_bits, **kwargs):
+        super().__init__(n_image_features, n_text_features, n_bits, activation=nn.Tanh, **kwargs)
 
     def forward(self, image, text):
         return torch.sigmoid(self.image_net(image)), torch.sigmoid(self.text_net(text))
@@ -107,6 +54,15 @@ def pairwise_squared_distances(query, items):
     return ((query[:, None, :] - items[None, :, :]) ** 2).sum(dim=-1)
 
 
+@validate_params(
+    {
+        "query": [torch.Tensor],
+        "positive": [torch.Tensor],
+        "negative": [torch.Tensor],
+        "margin": [Interval(Real, 0, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def triplet_hinge(query, positive, negative, margin):
     """Per-triplet hinge ``max(0, margin + d(q, p) - d(q, n))`` on squared distances (UGACH,
     eq. 6)."""
@@ -123,6 +79,9 @@ class UGACHTripletLoss(nn.Module):
         Hinge margin on squared distances between sigmoid codes.
     """
 
+    @validate_params(
+        {"margin": [Interval(Real, 0, None, closed="left")]}, prefer_skip_nested_validation=True
+    )
     def __init__(self, margin):
         super().__init__()
         self.margin = margin
@@ -131,6 +90,10 @@ class UGACHTripletLoss(nn.Module):
         return triplet_hinge(query, positive, negative, self.margin).mean()
 
 
+@validate_params(
+    {"log_probabilities": [torch.Tensor], "reward": [torch.Tensor]},
+    prefer_skip_nested_validation=True,
+)
 def policy_gradient_loss(log_probabilities, reward):
     """The generator's REINFORCE loss ``-mean(log p(n | q) * reward)`` (UGACH, eq. 8)."""
     return -(log_probabilities * reward.detach()).mean()
@@ -151,7 +114,7 @@ class UGACHNet(CrossModalNet):
     come from the correlation graph built at the start of :meth:`partial_fit`.
 
     The generator and its optimizer are registered in :meth:`initialize_module` and
-    :meth:`initialize_optimizer`, so ``set_params(generator__hidden_size=...)``,
+    :meth:`initialize_optimizer`, so ``set_params(generator__hidden_layer_sizes=...)``,
     ``optimizer_generator__lr`` and pickling work as for the discriminator.
 
     Parameters
@@ -161,16 +124,18 @@ class UGACHNet(CrossModalNet):
     generator : type or nn.Module, default=UGACHModule
         The generator; ``generator__*`` keyword arguments configure it. A class is built with the
         discriminator's ``n_image_features``, ``n_text_features``, ``n_bits`` and
-        ``hidden_size`` unless ``generator__*`` arguments say otherwise.
+        ``hidden_layer_sizes`` unless ``generator__*`` arguments say otherwise.
     optimizer_generator : type, default=torch.optim.SGD
         The generator's optimizer; ``optimizer_generator__*`` keyword arguments configure it.
-    n_neighbors : int, default=5
+    n_neighbors : int
         Neighbours per view in the correlation graph.
-    pool_size : int or None, default=None
+    pool_size : int or None
         Size of the random candidate pool the generator samples from; None takes 1/50 of the
         training items (at least 2), as the reference code.
-    pretrain_epochs : int, default=10
+    pretrain_epochs : int
         Epochs of discriminator pre-training.
+    n_jobs : int or None, default=None
+        Parallel jobs of the correlation graph's neighbour search.
     """
 
     def __init__(
@@ -179,9 +144,10 @@ class UGACHNet(CrossModalNet):
         *args,
         generator=UGACHModule,
         optimizer_generator=torch.optim.SGD,
-        n_neighbors=5,
-        pool_size=None,
-        pretrain_epochs=10,
+        n_neighbors,
+        pool_size,
+        pretrain_epochs,
+        n_jobs=None,
         **kwargs,
     ):
         super().__init__(module, *args, **kwargs)
@@ -190,13 +156,14 @@ class UGACHNet(CrossModalNet):
         self.n_neighbors = n_neighbors
         self.pool_size = pool_size
         self.pretrain_epochs = pretrain_epochs
+        self.n_jobs = n_jobs
 
     def initialize_module(self):
         super().initialize_module()
         # By default the generator has the discriminator's shape, with its own weights.
         params = self.get_params_for("generator")
         if not isinstance(self.generator, nn.Module):
-            shape = ("n_image_features", "n_text_features", "n_bits", "hidden_size")
+            shape = ("n_image_features", "n_text_features", "n_bits", "hidden_layer_sizes")
             params = {**{name: getattr(self.module_, name) for name in shape}, **params}
         self.generator_ = self.initialized_instance(self.generator, params)
         return self
@@ -214,7 +181,10 @@ class UGACHNet(CrossModalNet):
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         self.neighbors_, self.n_distinct_ = correlation_graph(
-            np.asarray(X["image"]), np.asarray(X["text"]), self.n_neighbors
+            np.asarray(X["image"]),
+            np.asarray(X["text"]),
+            n_neighbors=self.n_neighbors,
+            n_jobs=self.n_jobs,
         )
         # The full views, kept only while training: positives and negatives are looked up here.
         self._views = {
@@ -274,6 +244,11 @@ class UGACHNet(CrossModalNet):
 
     # ---- the two players' steps ----
 
+    def _train_players(self, training):
+        # Both players hold only linear and tanh layers; the mode matters for custom modules.
+        self.module_.train(training)
+        self.generator_.train(training)
+
     def _triplets(self, player, query_view, item_view, index, positives, negatives):
         return (
             player.encode(query_view, self._views[query_view][index]),
@@ -298,7 +273,7 @@ class UGACHNet(CrossModalNet):
 
     def train_step(self, batch, **fit_params):
         """One discriminator update on a batch of query items, in both directions."""
-        self._set_training(True)
+        self._train_players(True)
         index = batch[0]["index"].to(self.device).long()
         adversarial = len(self.history) > self.pretrain_epochs
         self.optimizer_.zero_grad()
@@ -309,7 +284,7 @@ class UGACHNet(CrossModalNet):
 
     def generator_step(self, batch, **fit_params):
         """One generator update by policy gradient on a batch of query items (UGACH, eq. 8)."""
-        self._set_training(True)
+        self._train_players(True)
         index = batch[0]["index"].to(self.device).long()
         self.optimizer_generator_.zero_grad()
         loss = 0.0
@@ -329,7 +304,7 @@ class UGACHNet(CrossModalNet):
     def validation_step(self, batch, **fit_params):
         """The discriminator's triplet loss with random non-neighbour negatives: an unlabelled
         validation criterion."""
-        self._set_training(False)
+        self._train_players(False)
         index = batch[0]["index"].to(self.device).long()
         with torch.no_grad():
             loss = self._discriminator_loss(index, adversarial=False)

@@ -4,11 +4,11 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._codes import CODE_FORMATS, check_codes, packed_to_words
-from .metrics import _bucket_counts, _distance_dtype, _scan, _stable_top
+from ..metrics._hamming import kneighbors_brute, order_by_distance, radius_brute
+from ..utils._codes import CODE_FORMATS, check_codes, packed_to_words
 
 
 def _import_faiss():
@@ -47,6 +47,10 @@ class HammingIndex(BaseEstimator):
         The code length.
     n_samples_fit_ : int
         The number of database codes.
+    n_features_in_ : int
+        Width of the codes passed to ``fit``: ``n_bits``, or bytes per row for packed codes.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names of the codes, when ``fit`` got a DataFrame with string column names.
 
     See Also
     --------
@@ -56,7 +60,7 @@ class HammingIndex(BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_xmh.index import HammingIndex
+    >>> from sklearn_xmh.neighbors import HammingIndex
     >>> db = np.array([[0, 0, 0, 0], [1, 1, 0, 0], [0, 0, 0, 1], [1, 1, 1, 1]], dtype=np.uint8)
     >>> index = HammingIndex().fit(db)
     >>> distances, indices = index.kneighbors(np.array([[0, 0, 0, 1]], dtype=np.uint8), 3)
@@ -78,12 +82,12 @@ class HammingIndex(BaseEstimator):
         self.n_bits = n_bits
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, codes, y=None):
+    def fit(self, X, y=None):
         """Store the database codes.
 
         Parameters
         ----------
-        codes : array-like of shape (n_samples, n_bits) or packed
+        X : array-like of shape (n_samples, n_bits) or packed
             Database codes.
         y : None
             Ignored.
@@ -93,9 +97,8 @@ class HammingIndex(BaseEstimator):
         self : HammingIndex
             The fitted index.
         """
+        codes = validate_data(self, X, dtype="numeric")
         bits, n_bits = check_codes(codes, code_format=self.code_format, n_bits=self.n_bits)
-        if bits.shape[0] == 0:
-            raise ValueError("HammingIndex.fit needs at least one database code, got 0.")
         if self.backend == "faiss":
             _import_faiss()
             if n_bits % 8:
@@ -109,8 +112,9 @@ class HammingIndex(BaseEstimator):
         self._faiss_index = None
         return self
 
-    def _query_words(self, codes):
+    def _query_words(self, X):
         check_is_fitted(self)
+        codes = validate_data(self, X, dtype="numeric", reset=False)
         bits, _ = check_codes(codes, code_format=self.code_format, n_bits=self.n_bits_)
         return packed_to_words(np.packbits(bits, axis=1))
 
@@ -122,12 +126,20 @@ class HammingIndex(BaseEstimator):
             self._faiss_index = index
         return self._faiss_index
 
-    def kneighbors(self, codes, n_neighbors=10, return_distance=True):
+    @validate_params(
+        {
+            "X": ["array-like"],
+            "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+            "return_distance": ["boolean"],
+        },
+        prefer_skip_nested_validation=True,
+    )
+    def kneighbors(self, X, n_neighbors=10, return_distance=True):
         """Find the ``n_neighbors`` nearest database codes of each query.
 
         Parameters
         ----------
-        codes : array-like of shape (n_queries, n_bits) or packed
+        X : array-like of shape (n_queries, n_bits) or packed
             Query codes.
         n_neighbors : int, default=10
             Number of neighbours; at most the number of database codes.
@@ -141,10 +153,8 @@ class HammingIndex(BaseEstimator):
         indices : ndarray of shape (n_queries, n_neighbors), dtype int64
             Database indices; equal distances are ordered by index.
         """
-        query = self._query_words(codes)
-        if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, Integral):
-            raise ValueError(f"n_neighbors must be a positive integer, got {n_neighbors!r}.")
-        if not 1 <= n_neighbors <= self.n_samples_fit_:
+        query = self._query_words(X)
+        if n_neighbors > self.n_samples_fit_:
             raise ValueError(
                 f"n_neighbors must be in [1, n_samples_fit_={self.n_samples_fit_}], "
                 f"got {n_neighbors}."
@@ -153,22 +163,11 @@ class HammingIndex(BaseEstimator):
         if self.backend == "faiss":
             distances, indices = self._faiss_kneighbors(query, n_neighbors)
         else:
-            distances, indices = self._numpy_kneighbors(query, n_neighbors)
+            distances, indices = self._brute_kneighbors(query, n_neighbors)
         return (distances, indices) if return_distance else indices
 
-    def _numpy_kneighbors(self, query, n_neighbors, rows=None):
-        db = packed_to_words(self.codes_)
-        n_queries = query.shape[0]
-        distances = np.empty((n_queries, n_neighbors), dtype=np.int64)
-        indices = np.empty((n_queries, n_neighbors), dtype=np.int64)
-        for block, block_distances in _scan(query, db, self.n_bits_):
-            counts = None
-            if n_neighbors < db.shape[0]:
-                counts, _ = _bucket_counts(block_distances, 0, self.n_bits_ + 1)
-            top = _stable_top(block_distances, n_neighbors, counts)
-            indices[block] = top
-            distances[block] = np.take_along_axis(block_distances, top, axis=1)
-        return distances, indices
+    def _brute_kneighbors(self, query, n_neighbors):
+        return kneighbors_brute(query, packed_to_words(self.codes_), self.n_bits_, n_neighbors)
 
     def _faiss_kneighbors(self, query, n_neighbors):
         index = self._faiss()
@@ -189,15 +188,23 @@ class HammingIndex(BaseEstimator):
         distances, indices = distances[:, :n_neighbors], indices[:, :n_neighbors].copy()
         redo = np.flatnonzero(~complete)
         if redo.size:
-            distances[redo], indices[redo] = self._numpy_kneighbors(query[redo], n_neighbors)
+            distances[redo], indices[redo] = self._brute_kneighbors(query[redo], n_neighbors)
         return distances, indices
 
-    def radius_neighbors(self, codes, radius=2, return_distance=True):
+    @validate_params(
+        {
+            "X": ["array-like"],
+            "radius": [Interval(Integral, 0, None, closed="left")],
+            "return_distance": ["boolean"],
+        },
+        prefer_skip_nested_validation=True,
+    )
+    def radius_neighbors(self, X, radius=2, return_distance=True):
         """Find every database code within Hamming distance ``radius`` of each query.
 
         Parameters
         ----------
-        codes : array-like of shape (n_queries, n_bits) or packed
+        X : array-like of shape (n_queries, n_bits) or packed
             Query codes.
         radius : int, default=2
             Largest Hamming distance returned, inclusive.
@@ -212,34 +219,19 @@ class HammingIndex(BaseEstimator):
         indices : ndarray of shape (n_queries,), dtype object
             One int64 array of database indices per query; equal distances by index.
         """
-        query = self._query_words(codes)
-        if isinstance(radius, bool) or not isinstance(radius, Integral) or radius < 0:
-            raise ValueError(f"radius must be a non-negative integer, got {radius!r}.")
+        query = self._query_words(X)
         radius = int(radius)
         if self.backend == "faiss":
             lims, distances, indices = self._faiss_radius(query, radius)
         else:
-            lims, distances, indices = self._numpy_radius(query, radius)
-        # Results are ordered by query, then distance, then index; stable counting sorts on
-        # small keys (distance, then query) give that order without a comparison sort.
-        by_distance = np.argsort(distances.astype(_distance_dtype(self.n_bits_)), kind="stable")
-        owner = np.repeat(np.arange(len(lims) - 1), np.diff(lims))[by_distance]
-        order = by_distance[np.argsort(owner, kind="stable")]
+            lims, distances, indices = radius_brute(
+                query, packed_to_words(self.codes_), self.n_bits_, radius
+            )
+        distances, indices = order_by_distance(lims, distances, indices, self.n_bits_)
         split = lims[1:-1]
-        distances_out = _object_array(np.split(distances[order].astype(np.int64), split))
-        indices_out = _object_array(np.split(indices[order].astype(np.int64), split))
+        distances_out = _object_array(np.split(distances.astype(np.int64), split))
+        indices_out = _object_array(np.split(indices.astype(np.int64), split))
         return (distances_out, indices_out) if return_distance else indices_out
-
-    def _numpy_radius(self, query, radius):
-        db = packed_to_words(self.codes_)
-        counts, all_distances, all_indices = [], [], []
-        for _, block_distances in _scan(query, db, self.n_bits_):
-            rows, cols = np.nonzero(block_distances <= radius)
-            counts.append(np.bincount(rows, minlength=block_distances.shape[0]))
-            all_distances.append(block_distances[rows, cols])
-            all_indices.append(cols)
-        lims = np.concatenate([[0], np.cumsum(np.concatenate(counts))]).astype(np.intp)
-        return lims, np.concatenate(all_distances), np.concatenate(all_indices)
 
     def _faiss_radius(self, query, radius):
         n_bytes = self.codes_.shape[1]
@@ -260,6 +252,11 @@ class HammingIndex(BaseEstimator):
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
 
 
 def _object_array(arrays):

@@ -61,7 +61,7 @@ def validate_views(estimator, X, y, *, reset=True, accept_sparse="csr", allow_nd
     if y is None:
         raise ValueError(
             f"{type(estimator).__name__} requires y to be passed, but the target y is None: "
-            "the text view is required, call fit(X_img, X_txt)."
+            "the text view is required, call fit(X_image, X_text)."
         )
     with naming_view("image"):
         X = validate_data(
@@ -116,7 +116,7 @@ def check_labels(labels, n_samples, *, required=False, estimator=None):
     if labels is None:
         if required:
             raise ValueError(
-                f"{name} is supervised and requires labels: call fit(X_img, X_txt, labels=Y) "
+                f"{name} is supervised and requires labels: call fit(X_image, X_text, labels=Y) "
                 "with Y of shape (n_samples,) class ids or (n_samples, n_classes) multi-hot."
             )
         return None
@@ -219,3 +219,19 @@ def label_indicator(labels):
         return (labels != 0).astype(np.float32)
     _, ids = np.unique(labels, return_inverse=True)
     return np.eye(ids.max(initial=-1) + 1, dtype=np.float32)[ids.ravel()]
+
+
+def flatten_samples(X):
+    """``X`` with each sample flattened to one row: ``(n, d1, d2, ...)`` becomes
+    ``(n, d1 * d2 * ...)``; 2-D arrays and sparse matrices are returned as they are."""
+    return X.reshape(X.shape[0], -1) if X.ndim > 2 else X
+
+
+def is_sparse(X):
+    """Whether ``X`` is a scipy sparse matrix or array."""
+    return hasattr(X, "toarray")
+
+
+def as_dense_float32(X):
+    """``X`` as a C-contiguous dense float32 array, densifying a sparse matrix."""
+    return np.ascontiguousarray(X.toarray() if is_sparse(X) else X, dtype=np.float32)

@@ -110,7 +110,7 @@ _TRUSTED = {
     "sklearn_xmh.chn.CHNHasher",
     "sklearn_xmh.dbrc.DBRCHasher",
     "sklearn_xmh.djsrh.DJSRHHasher",
-    "sklearn_xmh.index.HammingIndex",
+    "sklearn_xmh.neighbors._index.HammingIndex",
     "sklearn_xmh.ugach.UGACHHasher",
     "sklearn_xmh.nn.layers.AdaptiveTanh",
     "sklearn_xmh.nn.layers.ModuleTower",

@@ -16,11 +16,11 @@ def all_estimators():
     >>> [name for name, _ in all_estimators()]
     ['cca-itq', 'chn', 'dbrc', 'djsrh', 'ugach']
     """
-    from .baselines import CCAITQHasher
-    from .chn import CHNHasher
-    from .dbrc import DBRCHasher
-    from .djsrh import DJSRHHasher
-    from .ugach import UGACHHasher
+    from ..baselines import CCAITQHasher
+    from ..chn import CHNHasher
+    from ..dbrc import DBRCHasher
+    from ..djsrh import DJSRHHasher
+    from ..ugach import UGACHHasher
 
     return sorted(
         {

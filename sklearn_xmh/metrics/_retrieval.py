@@ -1,0 +1,515 @@
+"""Exact retrieval metrics over binary codes: AP, mAP, precision@k, PR curves, radius precision.
+
+Each metric ranks the database by Hamming distance through the engine of
+:mod:`sklearn_xmh.metrics._hamming`, over blocks of queries with bounded temporaries and with no
+per-query Python loop. Ties are explicit (``ties``): within a distance bucket items keep database
+order, a seeded random order, or the exact expectation over random orders.
+"""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+
+from ..utils._codes import CODE_FORMATS, pack_words
+from ..utils._validation import check_labels
+from ._hamming import boundary, bucket_counts, pack_pair, scan_distances, stable_top_k
+from ._ties import expected_average_precision, harmonic_numbers
+
+TIES = ("stable", "random", "expected")
+
+# The arguments every metric shares, validated the same way everywhere.
+_CODES_CONSTRAINTS = {
+    "query_codes": ["array-like"],
+    "db_codes": ["array-like"],
+    "query_labels": ["array-like", None],
+    "db_labels": ["array-like", None],
+    "code_format": [StrOptions(set(CODE_FORMATS)), None],
+    "n_bits": [Interval(Integral, 1, None, closed="left"), None],
+    "block_size": [Interval(Integral, 1, None, closed="left"), None],
+}
+_TIES_CONSTRAINTS = {"ties": [StrOptions(set(TIES))], "random_state": ["random_state"]}
+
+
+# --------------------------------------------------------------------------------------------
+# Relevance
+# --------------------------------------------------------------------------------------------
+
+
+class _Relevance:
+    """Who is relevant to whom, prepared once so that each block costs one vectorised pass.
+
+    Class ids become small integers compared for equality; multi-hot labels become ``uint64``
+    label words whose AND is non-zero when two items share a label; pair retrieval is class ids
+    equal to the row index.
+    """
+
+    def __init__(self, query_labels, db_labels, n_queries, n_db):
+        if (query_labels is None) != (db_labels is None):
+            raise ValueError("Pass labels for both queries and database, or for neither.")
+        self.multi_hot = False
+        if query_labels is None:
+            if n_queries != n_db:
+                raise ValueError(
+                    "Pair retrieval (no labels) needs as many queries as database items, paired "
+                    f"by row; got {n_queries} queries and {n_db} database items."
+                )
+            self.query, self.db = np.arange(n_queries), np.arange(n_db)
+            return
+        query_labels = check_labels(query_labels, n_queries)
+        db_labels = check_labels(db_labels, n_db)
+        if query_labels.ndim != db_labels.ndim:
+            raise ValueError(
+                "query_labels and db_labels must both be class ids (1-D) or both multi-hot "
+                f"(2-D); got {query_labels.ndim}-D and {db_labels.ndim}-D."
+            )
+        if query_labels.ndim == 1:
+            _, ids = np.unique(np.concatenate([query_labels, db_labels]), return_inverse=True)
+            self.query, self.db = ids[:n_queries], ids[n_queries:]
+            return
+        if query_labels.shape[1] != db_labels.shape[1]:
+            raise ValueError(
+                f"query_labels have {query_labels.shape[1]} classes but db_labels have "
+                f"{db_labels.shape[1]}."
+            )
+        self.multi_hot = True
+        self.query = _label_words(query_labels)
+        self.db = _label_words(db_labels)
+
+    def permuted(self, permutation):
+        """The same relevance with the database reordered by ``permutation``."""
+        other = object.__new__(_Relevance)
+        other.multi_hot, other.query, other.db = self.multi_hot, self.query, self.db[permutation]
+        return other
+
+    def __call__(self, rows, cols=None):
+        """Relevance of the queries ``rows`` to all items, or to the items ``cols[i]`` of row i."""
+        query = self.query[rows]
+        db = self.db if cols is None else self.db[cols]
+        if not self.multi_hot:
+            return query[:, None] == db
+        relevant = (query[:, None, 0] & db[..., 0]) != 0
+        for word in range(1, query.shape[1]):
+            relevant |= (query[:, None, word] & db[..., word]) != 0
+        return relevant
+
+
+def _label_words(labels):
+    if labels.shape[1] == 0:
+        return np.zeros((labels.shape[0], 1), dtype=np.uint64)
+    words, _ = pack_words((labels != 0).astype(np.uint8), code_format="bits")
+    return words
+
+
+def _prepare(query_codes, db_codes, query_labels, db_labels, code_format, n_bits):
+    query, db, n_bits = pack_pair(query_codes, db_codes, code_format, n_bits)
+    relevance = _Relevance(query_labels, db_labels, query.shape[0], db.shape[0])
+    return query, db, n_bits, relevance
+
+
+# --------------------------------------------------------------------------------------------
+# Ranking by counting
+# --------------------------------------------------------------------------------------------
+
+
+def _average_precision(hits):
+    """AP of each row of ranked relevance ``hits``, normalised by the relevant items in it."""
+    n_rows, depth = hits.shape
+    if depth == 0:
+        return np.zeros(n_rows)
+    cumulative = np.cumsum(hits, axis=1, dtype=np.int32)
+    n_relevant = cumulative[:, -1].copy()
+    cumulative *= hits
+    precision_sum = cumulative @ (1.0 / np.arange(1, depth + 1))
+    return np.divide(precision_sum, n_relevant, out=np.zeros(n_rows), where=n_relevant > 0)
+
+
+def _tie_order(n_db, ties, random_state):
+    if ties != "random":
+        return None
+    return check_random_state(random_state).permutation(n_db)
+
+
+# --------------------------------------------------------------------------------------------
+# Public metrics
+# --------------------------------------------------------------------------------------------
+
+
+@validate_params(
+    {
+        **_CODES_CONSTRAINTS,
+        "top_k": [Interval(Integral, 1, None, closed="left"), None],
+        **_TIES_CONSTRAINTS,
+    },
+    prefer_skip_nested_validation=True,
+)
+def average_precision_scores(
+    query_codes,
+    db_codes,
+    query_labels=None,
+    db_labels=None,
+    *,
+    top_k=None,
+    ties="stable",
+    random_state=None,
+    code_format=None,
+    n_bits=None,
+    block_size=None,
+):
+    """Average precision of every query, by Hamming ranking.
+
+    The per-query values whose mean is :func:`mean_average_precision`.
+
+    Parameters
+    ----------
+    query_codes, db_codes : array-like
+        Codes of the queries and of the database, in any code format.
+    query_labels, db_labels : array-like or None, default=None
+        Class ids or multi-hot labels; None means pair retrieval.
+    top_k : int or None, default=None
+        None for AP over the whole ranking, else AP@K.
+    ties : {"stable", "random", "expected"}, default="stable"
+        How items at the same Hamming distance are ordered; see
+        :func:`mean_average_precision`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds ``ties="random"``.
+    code_format : {"bits", "signed", "packed"} or None, default=None
+        Format of the codes; None infers it.
+    n_bits : int or None, default=None
+        Code length, needed for packed codes whose length is not a multiple of 8.
+    block_size : int or None, default=None
+        Queries per block, which bounds memory; None chooses from the database size.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_queries,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xmh.metrics import average_precision_scores
+    >>> codes = np.array([[0, 0], [1, 1], [0, 1]], dtype=np.uint8)
+    >>> average_precision_scores(codes, codes, [0, 1, 0], [0, 1, 0])
+    array([1., 1., 1.])
+    """
+    query, db, n_bits, relevance = _prepare(
+        query_codes, db_codes, query_labels, db_labels, code_format, n_bits
+    )
+    n_db = db.shape[0]
+    scores = np.zeros(query.shape[0])
+    if n_db == 0:
+        return scores
+    permutation = _tie_order(n_db, ties, random_state)
+    if permutation is not None:
+        db, relevance = db[permutation], relevance.permuted(permutation)
+    depth = n_db if top_k is None else min(top_k, n_db)
+    harmonic = harmonic_numbers(n_db) if ties == "expected" else None
+    for rows, distances in scan_distances(query, db, n_bits, block_size):
+        if ties == "expected":
+            scores[rows] = expected_average_precision(
+                distances, relevance(rows), n_bits, depth, harmonic
+            )
+            continue
+        ranked = stable_top_k(distances, depth, n_bits)
+        scores[rows] = _average_precision(relevance(rows, ranked))
+    return scores
+
+
+@validate_params(
+    {
+        **_CODES_CONSTRAINTS,
+        "top_k": [Interval(Integral, 1, None, closed="left"), None],
+        **_TIES_CONSTRAINTS,
+    },
+    prefer_skip_nested_validation=True,
+)
+def mean_average_precision(
+    query_codes,
+    db_codes,
+    query_labels=None,
+    db_labels=None,
+    *,
+    top_k=None,
+    ties="stable",
+    random_state=None,
+    code_format=None,
+    n_bits=None,
+    block_size=None,
+):
+    """Mean average precision of Hamming ranking.
+
+    Each query ranks the database by Hamming distance. Hamming distances take only
+    ``n_bits + 1`` values, so ties are common and ``ties`` says how they are ordered.
+
+    Parameters
+    ----------
+    query_codes, db_codes : array-like
+        Codes in any format (see :func:`sklearn_xmh.convert_codes`).
+    query_labels, db_labels : array-like of shape (n, ) or (n, n_classes), default=None
+        Class ids or multi-hot labels. An item is relevant when it shares a label with the query.
+        When both are None, only the query's own pair (same row index) is relevant.
+    top_k : int or None, default=None
+        None gives mAP@all. An integer K gives AP@K normalised by the number of relevant items in
+        the top K; a query with none counts 0. K larger than the database means mAP@all.
+    ties : {"stable", "random", "expected"}, default="stable"
+        Order of items at equal distance. ``"stable"`` keeps database order. ``"random"`` orders
+        the database by ``check_random_state(random_state).permutation(n_db)`` first (one order
+        for every query), then ranks stably. ``"expected"`` is the exact expectation of AP over
+        uniformly random orders within each tied distance group, computed in closed form.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the tie order of ``ties="random"``.
+    code_format : {"bits", "signed", "packed"} or None, default=None
+        Format of both code arrays; None infers it.
+    n_bits : int or None, default=None
+        Code length, needed for packed codes whose length is not a multiple of 8.
+    block_size : int or None, default=None
+        Largest number of queries per block; None sizes blocks to about four million distances.
+
+    Returns
+    -------
+    score : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xmh.metrics import mean_average_precision
+    >>> query = np.array([[0, 0, 0, 0]], dtype=np.uint8)
+    >>> db = np.array([[1, 1, 0, 0], [0, 0, 0, 1], [1, 0, 0, 0]], dtype=np.uint8)
+    >>> mean_average_precision(query, db, [1], [1, 0, 1])  # relevant at ranks 2 and 3
+    0.5833...
+    >>> mean_average_precision(query, db, [1], [0, 1, 0], top_k=1)
+    1.0
+    >>> mean_average_precision(query, db, [1], [1, 0, 0], ties="expected")
+    0.3333...
+    """
+    scores = average_precision_scores(
+        query_codes,
+        db_codes,
+        query_labels,
+        db_labels,
+        top_k=top_k,
+        ties=ties,
+        random_state=random_state,
+        code_format=code_format,
+        n_bits=n_bits,
+        block_size=block_size,
+    )
+    return float(scores.mean()) if scores.size else 0.0
+
+
+@validate_params(
+    {
+        **_CODES_CONSTRAINTS,
+        "k": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        **_TIES_CONSTRAINTS,
+    },
+    prefer_skip_nested_validation=True,
+)
+def precision_at_k(
+    query_codes,
+    db_codes,
+    query_labels=None,
+    db_labels=None,
+    *,
+    k=100,
+    ties="stable",
+    random_state=None,
+    code_format=None,
+    n_bits=None,
+    block_size=None,
+):
+    """Mean precision of the ``k`` best-ranked database items.
+
+    Parameters
+    ----------
+    query_codes, db_codes : array-like
+        Codes in any format.
+    query_labels, db_labels : array-like of shape (n, ) or (n, n_classes), default=None
+        Class ids or multi-hot labels; None means pair retrieval.
+    k : int or array-like of int, default=100
+        Cut-off(s). A cut-off beyond the database size is clipped to it.
+    ties : {"stable", "random", "expected"}, default="stable"
+        As in :func:`mean_average_precision`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the tie order of ``ties="random"``.
+    code_format : {"bits", "signed", "packed"} or None, default=None
+        Format of both code arrays; None infers it.
+    n_bits : int or None, default=None
+        Code length, needed for packed codes whose length is not a multiple of 8.
+    block_size : int or None, default=None
+        Largest number of queries per block.
+
+    Returns
+    -------
+    precision : float or ndarray of shape (n_k,)
+        A float for a scalar ``k``, else one value per cut-off.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xmh.metrics import precision_at_k
+    >>> query = np.array([[0, 0, 0, 0]], dtype=np.uint8)
+    >>> db = np.array([[1, 1, 0, 0], [0, 0, 0, 1], [1, 0, 0, 0]], dtype=np.uint8)
+    >>> precision_at_k(query, db, [1], [1, 0, 1], k=[1, 2, 3])
+    array([0.        , 0.5       , 0.66666667])
+    """
+    scalar = np.ndim(k) == 0
+    ks = np.atleast_1d(np.asarray(k))
+    if ks.size == 0 or ks.ndim != 1 or ks.dtype.kind not in "iu" or ks.min() < 1:
+        raise ValueError(f"k must be a positive integer or a 1-D array of them, got {k!r}.")
+    query, db, n_bits, relevance = _prepare(
+        query_codes, db_codes, query_labels, db_labels, code_format, n_bits
+    )
+    n_db = db.shape[0]
+    if n_db == 0:
+        raise ValueError("precision_at_k needs a non-empty database.")
+    ks = np.minimum(ks.astype(np.intp), n_db)
+    permutation = _tie_order(n_db, ties, random_state)
+    if permutation is not None:
+        db, relevance = db[permutation], relevance.permuted(permutation)
+    total = np.zeros(ks.size)
+    for rows, distances in scan_distances(query, db, n_bits, block_size):
+        if ties == "expected":
+            counts, relevant_counts = bucket_counts(distances, relevance(rows), n_bits + 1)
+            bucket, taken, _ = boundary(counts, ks)
+            relevant_before = np.cumsum(relevant_counts, axis=1) - relevant_counts
+            hits = np.take_along_axis(relevant_before, bucket, axis=1) + taken * (
+                np.take_along_axis(relevant_counts, bucket, axis=1)
+                / np.take_along_axis(counts, bucket, axis=1)
+            )
+        else:
+            depth = int(ks.max())
+            ranked = stable_top_k(distances, depth, n_bits)
+            hits = np.cumsum(relevance(rows, ranked), axis=1, dtype=np.int32)[:, ks - 1]
+        total += (hits / ks).sum(axis=0)
+    precision = total / query.shape[0] if query.shape[0] else total
+    return float(precision[0]) if scalar else precision
+
+
+@validate_params(_CODES_CONSTRAINTS, prefer_skip_nested_validation=True)
+def precision_recall_curve(
+    query_codes,
+    db_codes,
+    query_labels=None,
+    db_labels=None,
+    *,
+    code_format=None,
+    n_bits=None,
+    block_size=None,
+):
+    """Precision and recall of Hamming-radius retrieval, one point per radius ``0..n_bits``.
+
+    At radius ``r`` a query retrieves every item within Hamming distance ``r``. Its precision
+    is the relevant fraction of the retrieved items (0 when nothing is retrieved) and its recall
+    the retrieved fraction of its relevant items (0 when it has none); both are averaged over
+    queries. Ties play no role.
+
+    Parameters
+    ----------
+    query_codes, db_codes : array-like
+        Codes in any format.
+    query_labels, db_labels : array-like of shape (n, ) or (n, n_classes), default=None
+        Class ids or multi-hot labels; None means pair retrieval.
+    code_format : {"bits", "signed", "packed"} or None, default=None
+        Format of both code arrays; None infers it.
+    n_bits : int or None, default=None
+        Code length, needed for packed codes whose length is not a multiple of 8.
+    block_size : int or None, default=None
+        Largest number of queries per block.
+
+    Returns
+    -------
+    precision : ndarray of shape (n_bits + 1,)
+    recall : ndarray of shape (n_bits + 1,)
+    radii : ndarray of shape (n_bits + 1,)
+        The Hamming radius of each point.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xmh.metrics import precision_recall_curve
+    >>> query = np.array([[0, 0]], dtype=np.uint8)
+    >>> db = np.array([[0, 1], [1, 1], [0, 0]], dtype=np.uint8)
+    >>> precision, recall, radii = precision_recall_curve(query, db, [1], [1, 0, 0])
+    >>> precision, recall, radii
+    (array([0.        , 0.5       , 0.33333333]), array([0., 1., 1.]), array([0, 1, 2]))
+    """
+    query, db, n_bits, relevance = _prepare(
+        query_codes, db_codes, query_labels, db_labels, code_format, n_bits
+    )
+    precision_sum = np.zeros(n_bits + 1)
+    recall_sum = np.zeros(n_bits + 1)
+    if db.shape[0]:
+        for rows, distances in scan_distances(query, db, n_bits, block_size):
+            counts, relevant_counts = bucket_counts(distances, relevance(rows), n_bits + 1)
+            retrieved = np.cumsum(counts, axis=1)
+            found = np.cumsum(relevant_counts, axis=1)
+            n_relevant = found[:, -1:]
+            precision_sum += np.divide(
+                found, retrieved, out=np.zeros(found.shape), where=retrieved > 0
+            ).sum(axis=0)
+            recall_sum += np.divide(
+                found, n_relevant, out=np.zeros(found.shape), where=n_relevant > 0
+            ).sum(axis=0)
+    n_queries = max(query.shape[0], 1)
+    return precision_sum / n_queries, recall_sum / n_queries, np.arange(n_bits + 1)
+
+
+@validate_params(
+    {**_CODES_CONSTRAINTS, "r": [Interval(Integral, 0, None, closed="left")]},
+    prefer_skip_nested_validation=True,
+)
+def precision_within_radius(
+    query_codes,
+    db_codes,
+    query_labels=None,
+    db_labels=None,
+    *,
+    r=2,
+    code_format=None,
+    n_bits=None,
+    block_size=None,
+):
+    """Mean precision of the items within Hamming radius ``r`` of each query.
+
+    A query that retrieves nothing within the radius counts precision 0.
+
+    Parameters
+    ----------
+    query_codes, db_codes : array-like
+        Codes in any format.
+    query_labels, db_labels : array-like of shape (n, ) or (n, n_classes), default=None
+        Class ids or multi-hot labels; None means pair retrieval.
+    r : int, default=2
+        The Hamming radius, inclusive.
+    code_format : {"bits", "signed", "packed"} or None, default=None
+        Format of both code arrays; None infers it.
+    n_bits : int or None, default=None
+        Code length, needed for packed codes whose length is not a multiple of 8.
+    block_size : int or None, default=None
+        Largest number of queries per block.
+
+    Returns
+    -------
+    precision : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xmh.metrics import precision_within_radius
+    >>> query = np.array([[0, 0, 0, 0]], dtype=np.uint8)
+    >>> db = np.array([[1, 1, 1, 0], [0, 0, 0, 1], [1, 0, 0, 0]], dtype=np.uint8)
+    >>> precision_within_radius(query, db, [1], [1, 1, 0], r=2)
+    0.5
+    """
+    precision, _, _ = precision_recall_curve(
+        query_codes,
+        db_codes,
+        query_labels,
+        db_labels,
+        code_format=code_format,
+        n_bits=n_bits,
+        block_size=block_size,
+    )
+    return float(precision[min(int(r), len(precision) - 1)])

@@ -1,0 +1,180 @@
+"""Feature-space k-nearest-neighbour structures: UGACH's correlation graph and the
+neighbourhoods behind ``hamming_map_scorer(relevance="neighbors")``.
+
+Both are built on :class:`sklearn.neighbors.NearestNeighbors`, one block of queries at a time, so
+that memory stays bounded by the block, and every item is its own neighbour.
+"""
+
+from numbers import Integral
+
+import numpy as np
+from scipy import sparse
+from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import StandardScaler, normalize
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, validate_params
+
+from ..utils._validation import flatten_samples
+
+_N_JOBS = [Integral, None]
+
+
+@validate_params(
+    {
+        "X": ["array-like", "sparse matrix"],
+        "y": ["array-like", "sparse matrix"],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": _N_JOBS,
+    },
+    prefer_skip_nested_validation=True,
+)
+def feature_neighbors(X, y, *, n_neighbors=20, n_jobs=None):
+    """Each pair's nearest pairs in the joint feature space of two paired views.
+
+    Each view is standardised and L2-normalised, so that both weigh the same, and the two are
+    concatenated; neighbours are Euclidean in that joint space, and every pair is its own
+    nearest neighbour. This is the ground truth of unsupervised hashing benchmarks, and what
+    ``hamming_map_scorer(relevance="neighbors")`` ranks against.
+
+    Parameters
+    ----------
+    X, y : {array-like, sparse matrix} of shape (n_samples, ...)
+        Paired image and text views; axes beyond the first are flattened.
+    n_neighbors : int, default=20
+        Neighbours per pair, the pair itself included; clipped to ``n_samples``.
+    n_jobs : int or None, default=None
+        Parallel jobs of the neighbour search, as in
+        :class:`~sklearn.neighbors.NearestNeighbors`.
+
+    Returns
+    -------
+    neighbors : ndarray of shape (n_samples, n_samples), dtype bool
+        ``neighbors[i, j]`` is True when pair ``j`` is among the ``n_neighbors`` nearest pairs
+        of pair ``i``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xmh.neighbors import feature_neighbors
+    >>> X = np.array([[0.0, 1.0], [0.1, 1.0], [5.0, -1.0], [5.1, -1.0]])
+    >>> y = np.array([[1.0, 0.0], [1.0, 0.1], [-1.0, 3.0], [-1.0, 3.1]])
+    >>> feature_neighbors(X, y, n_neighbors=2).astype(int)
+    array([[1, 1, 0, 0],
+           [1, 1, 0, 0],
+           [0, 0, 1, 1],
+           [0, 0, 1, 1]])
+    """
+    views = []
+    for name, view in (("X", X), ("y", y)):
+        view = flatten_samples(
+            check_array(view, accept_sparse="csr", allow_nd=True, dtype=np.float64, input_name=name)
+        )
+        scaler = StandardScaler(with_mean=not sparse.issparse(view))
+        views.append(normalize(scaler.fit_transform(view)))
+    if views[0].shape[0] != views[1].shape[0]:
+        raise ValueError(
+            f"X and y must hold the same pairs, got {views[0].shape[0]} and "
+            f"{views[1].shape[0]} rows."
+        )
+    joint = (
+        sparse.hstack(views, format="csr")
+        if any(sparse.issparse(view) for view in views)
+        else np.hstack(views)
+    )
+    found = _kneighbors_with_self(joint, n_neighbors, n_jobs=n_jobs)
+    neighbors = np.zeros((joint.shape[0], joint.shape[0]), dtype=bool)
+    neighbors[np.arange(joint.shape[0])[:, None], found] = True
+    return neighbors
+
+
+@validate_params(
+    {
+        "X_image": ["array-like", "sparse matrix"],
+        "X_text": ["array-like", "sparse matrix"],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "block_size": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": _N_JOBS,
+    },
+    prefer_skip_nested_validation=True,
+)
+def correlation_graph(X_image, X_text, *, n_neighbors, block_size=2048, n_jobs=None):
+    """UGACH's correlation graph: each item's k nearest neighbours by image and by text.
+
+    Neighbours are Euclidean, found with :class:`sklearn.neighbors.NearestNeighbors` one block of
+    queries at a time, and every item is its own neighbour in both views. An item's neighbour set
+    is the union of its two lists.
+
+    Parameters
+    ----------
+    X_image : ndarray of shape (n_samples, n_image_features)
+    X_text : ndarray of shape (n_samples, n_text_features)
+    n_neighbors : int
+        Neighbours per view, the item itself included; clipped to ``n_samples``.
+    block_size : int, default=2048
+        Queries per ``kneighbors`` call, which bounds memory.
+    n_jobs : int or None, default=None
+        Parallel jobs of the neighbour search.
+
+    Returns
+    -------
+    neighbors : ndarray of shape (n_samples, 2 * n_neighbors), dtype int64
+        Each row holds its item's distinct neighbours in increasing index order, padded on the
+        right with copies of the row's first neighbour.
+    n_distinct : ndarray of shape (n_samples,), dtype int64
+        Number of distinct neighbours of each item (the leading entries of its row).
+    """
+    lists = [
+        _kneighbors_with_self(X, n_neighbors, block_size=block_size, n_jobs=n_jobs)
+        for X in (X_image, X_text)
+    ]
+    neighbors = np.sort(np.hstack(lists), axis=1)
+    duplicate = np.zeros_like(neighbors, dtype=bool)
+    duplicate[:, 1:] = neighbors[:, 1:] == neighbors[:, :-1]
+    order = np.argsort(duplicate, axis=1, kind="stable")
+    neighbors = np.take_along_axis(neighbors, order, axis=1)
+    n_distinct = (~duplicate).sum(axis=1)
+    padding = np.arange(neighbors.shape[1])[None, :] >= n_distinct[:, None]
+    neighbors = np.where(padding, neighbors[:, :1], neighbors)
+    return neighbors, n_distinct.astype(np.int64)
+
+
+def _kneighbors_with_self(X, n_neighbors, *, block_size=2048, n_jobs=None):
+    """Indices of each row's ``n_neighbors`` nearest rows of ``X`` (Euclidean), the row itself
+    always among them.
+
+    Found with :class:`sklearn.neighbors.NearestNeighbors` one block of query rows at a time,
+    which bounds memory. Exact duplicates may rank another row before the query itself; the
+    query then replaces its farthest neighbour.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    n_neighbors : int
+        Neighbours per row, the row itself included; clipped to ``n_samples``.
+    block_size : int, default=2048
+        Query rows per ``kneighbors`` call.
+    n_jobs : int or None, default=None
+        Parallel jobs of the neighbour search.
+
+    Returns
+    -------
+    neighbors : ndarray of shape (n_samples, min(n_neighbors, n_samples)), dtype int64
+        Nearest first, apart from a replaced farthest neighbour.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_xmh.neighbors._graph import _kneighbors_with_self
+    >>> _kneighbors_with_self(np.array([[0.0], [0.0], [5.0]]), 1).ravel().tolist()
+    [0, 1, 2]
+    """
+    n_samples = X.shape[0]
+    index = NearestNeighbors(n_neighbors=min(n_neighbors, n_samples), n_jobs=n_jobs).fit(X)
+    neighbors = np.empty((n_samples, index.n_neighbors), dtype=np.int64)
+    for start in range(0, n_samples, block_size):
+        rows = np.arange(start, min(start + block_size, n_samples))
+        found = index.kneighbors(X[rows], return_distance=False)
+        missing = ~(found == rows[:, None]).any(axis=1)
+        found[missing, -1] = rows[missing]
+        neighbors[rows] = found
+    return neighbors

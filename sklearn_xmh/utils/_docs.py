@@ -1,0 +1,70 @@
+"""Docstring pieces that several classes share, written once."""
+
+# Parameter descriptions shared by the hashers, written once: a docstring names them as
+# ``%(n_bits)s`` or ``%(deep_parameters)s`` and :func:`fill_doc` puts them in.
+_SHARED_DOCS = {
+    "n_bits": """n_bits : int, default=64
+        Code length.""",
+    "deep_parameters": """image_preprocessor, text_preprocessor : transformer, "passthrough" or \
+None, default=None
+        Per-view preprocessing fitted on the training view; None standardises (without
+        centring a sparse view).
+    code_format : {"bits", "signed", "packed"}, default="bits"
+        Format of the codes returned by :meth:`transform` and :meth:`transform_text`.
+    device : str, default="cpu"
+        Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
+    accelerator : accelerate.Accelerator or None, default=None
+        Train through skorch's :class:`~skorch.hf.AccelerateMixin`: data-parallel training
+        over several processes, or mixed precision, as the accelerator is configured. Launch the
+        script with ``torchrun`` or ``accelerate launch``; each process trains on its share of
+        every epoch and all end with the same fitted model. The accelerator then chooses the
+        device, and ``device`` is ignored.
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks.
+    validation_fraction : float or None, default=None
+        Fraction of the training pairs held out for a validation loss (the training loss on
+        the held-out pairs, which needs no labels) with early stopping; None trains on all
+        pairs for ``max_epochs``.
+    n_iter_no_change : int, default=10
+        Early-stopping patience in epochs, with ``validation_fraction``. Training then keeps the
+        weights of the epoch with the lowest validation loss, as scikit-learn's MLP does.
+    warm_start : bool, default=False
+        Continue training the previous network on the next ``fit``.
+    verbose : int, default=0
+        0 is silent, 1 prints skorch's epoch log, 2 adds a progress bar.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the batch order and every random draw of training (dropout,
+        sampling), without touching the caller's global random state.
+    image_module, text_module : torch.nn.Module class or instance, default=None
+        A network that replaces the view's default feature MLP, for example a CNN on raw pixels;
+        its output is flattened and mapped by a linear layer to the width where the method's
+        default network ends (see the method's notes). With a custom module the view may have
+        more than two axes: each sample reaches the module in its original shape. An instance
+        is copied at each fit.
+    **kwargs : dict
+        ``image_module__<name>`` / ``text_module__<name>`` arguments of the module classes, in
+        skorch's style; they are parameters like any other (``get_params``, ``GridSearchCV``).""",
+    "deep_attributes": """history_ : skorch.History
+        Per-epoch training log.
+    image_encoder_, text_encoder_ : ModalityEncoder
+        Standalone fitted encoders of each view.
+    image_preprocessor_, text_preprocessor_ : transformer
+        The fitted per-view preprocessors.
+    device_ : str
+        The resolved torch device.
+    n_features_in_ : int
+        Number of image features.
+    n_text_features_in_ : int
+        Number of text features.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Image feature names, when ``X`` has string column names.""",
+}
+
+
+def fill_doc(cls):
+    """Class decorator: put the shared parameter descriptions into ``cls``'s docstring."""
+    doc = cls.__doc__
+    for name, text in _SHARED_DOCS.items():
+        doc = doc.replace(f"%({name})s", text)
+    cls.__doc__ = doc
+    return cls

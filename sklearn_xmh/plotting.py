@@ -1,6 +1,9 @@
 """``RetrievalCurveDisplay``: precision-recall and precision@k curves of Hamming retrieval."""
 
+from numbers import Integral
+
 import numpy as np
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
 from .metrics import precision_at_k, precision_recall_curve
 from .metrics._scorer import encode_views
@@ -108,6 +111,22 @@ class RetrievalCurveDisplay:
         return self
 
     @classmethod
+    @validate_params(
+        {
+            "query_codes": ["array-like"],
+            "db_codes": ["array-like"],
+            "query_labels": ["array-like", None],
+            "db_labels": ["array-like", None],
+            "kind": [StrOptions(set(KINDS))],
+            "k": ["array-like", None],
+            "ties": [StrOptions({"stable", "random", "expected"})],
+            "code_format": [StrOptions({"bits", "signed", "packed"}), None],
+            "n_bits": [Interval(Integral, 1, None, closed="left"), None],
+            "name": [str, None],
+            "ax": "no_validation",
+        },
+        prefer_skip_nested_validation=True,
+    )
     def from_codes(
         cls,
         query_codes,
@@ -154,8 +173,6 @@ class RetrievalCurveDisplay:
         -------
         display : RetrievalCurveDisplay
         """
-        if kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}.")
         _import_pyplot()
         codes = {"code_format": code_format, "n_bits": n_bits}
         if kind == "pr":
@@ -175,6 +192,21 @@ class RetrievalCurveDisplay:
         return display.plot(ax=ax, **kwargs)
 
     @classmethod
+    @validate_params(
+        {
+            "estimator": [HasMethods(["transform"])],
+            "X": ["array-like", "sparse matrix"],
+            "y": ["array-like", "sparse matrix"],
+            "labels": ["array-like", None],
+            "kind": [StrOptions(set(KINDS))],
+            "direction": [StrOptions({"i2t", "t2i"})],
+            "k": ["array-like", None],
+            "ties": [StrOptions({"stable", "random", "expected"})],
+            "name": [str, None],
+            "ax": "no_validation",
+        },
+        prefer_skip_nested_validation=True,
+    )
     def from_estimator(
         cls,
         estimator,
@@ -220,8 +252,6 @@ class RetrievalCurveDisplay:
         -------
         display : RetrievalCurveDisplay
         """
-        if direction not in ("i2t", "t2i"):
-            raise ValueError(f"direction must be 'i2t' or 't2i', got {direction!r}.")
         hasher, image_codes, text_codes = encode_views(estimator, X, y)
         query, db = (image_codes, text_codes) if direction == "i2t" else (text_codes, image_codes)
         if name is None:

@@ -10,7 +10,10 @@ code is the same code whatever format it arrives in:
 Bit ``1`` corresponds to sign ``+1``, and a pre-binarisation value of exactly 0 maps to ``+1``.
 """
 
+from numbers import Integral
+
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 CODE_FORMATS = ("bits", "signed", "packed")
 
@@ -106,6 +109,15 @@ def check_codes(codes, *, code_format=None, n_bits=None, name="codes"):
     return bits, bits.shape[1]
 
 
+@validate_params(
+    {
+        "codes": ["array-like"],
+        "to": [StrOptions({"bits", "signed", "packed"})],
+        "from_format": [StrOptions({"bits", "signed", "packed"}), None],
+        "n_bits": [Interval(Integral, 1, None, closed="left"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def convert_codes(codes, to, *, from_format=None, n_bits=None):
     """Convert ``codes`` to the format ``to``.
 
@@ -135,8 +147,6 @@ def convert_codes(codes, to, *, from_format=None, n_bits=None):
     >>> convert_codes(bits, "signed")[0, :3]
     array([ 1., -1.,  1.], dtype=float32)
     """
-    if to not in CODE_FORMATS:
-        raise ValueError(f"code_format must be one of {CODE_FORMATS}, got {to!r}.")
     bits, _ = check_codes(codes, code_format=from_format, n_bits=n_bits)
     if to == "bits":
         return bits

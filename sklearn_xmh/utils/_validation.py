@@ -144,6 +144,8 @@ def resolve_device(device):
     -------
     device : str
     """
+    if device == "cpu":
+        return device  # without importing torch: a linear hasher never needs it
     import torch
 
     if device == "auto":

@@ -25,7 +25,9 @@ autodoc_default_options = {
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
-templates_path = []
+# Class pages document the class and its own members (autodoc), without autosummary tables of
+# every member inherited from torch.nn.Module, some of which are annotations it cannot import.
+templates_path = ["_templates"]
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py.md5"]
 
 html_theme = "pydata_sphinx_theme"

@@ -136,25 +136,8 @@ class _HammingMAPScorer:
 
     Called as ``scorer(estimator, X, y, labels=None)`` with the image view ``X`` and the text
     view ``y``. It is a metadata consumer of ``labels`` for its ``score`` method, so that
-    ``GridSearchCV`` and ``cross_validate`` can route labels to it.
-
-    Parameters
-    ----------
-    direction : {"both", "i2t", "t2i"}, default="both"
-        Which retrieval task to score; ``"both"`` averages the two.
-    top_k : int or None, default=None
-        None for mAP@all, else mAP@K.
-    ties : {"stable", "random", "expected"}, default="stable"
-        See :func:`mean_average_precision`.
-    relevance : {"auto", "labels", "pairs", "neighbors"}, default="auto"
-        ``"labels"`` requires labels, ``"pairs"`` scores pair retrieval and ignores labels,
-        ``"neighbors"`` ranks against each pair's nearest pairs in feature space (see
-        :func:`~sklearn_xmh.neighbors.feature_neighbors`) and ignores labels, ``"auto"`` uses
-        labels when they arrive and pairs otherwise.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the tie order of ``ties="random"``.
-    n_neighbors : int, default=20
-        Neighbours per pair with ``relevance="neighbors"``, the pair itself included.
+    ``GridSearchCV`` and ``cross_validate`` can route labels to it. Its parameters are those
+    of :func:`hamming_map_scorer`, which validates them.
     """
 
     def __init__(

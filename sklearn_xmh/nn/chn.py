@@ -19,17 +19,7 @@ _REAL = [Interval(Real, None, None, closed="neither")]
 class CHNModule(TwoTowers):
     """An image and a text tower, each ``d -> hidden (ReLU) -> n_bits``, then ``tanh``.
 
-    Parameters
-    ----------
-    n_image_features, n_text_features : int
-        Input widths.
-    n_bits : int
-        Code length.
-    hidden_layer_sizes : tuple of int
-        Widths of each tower's hidden layers.
-    image_net, text_net : nn.Module or None, default=None
-        A custom network (for example a :class:`ModuleTower`) to ``n_bits`` outputs that replaces
-        a view's default MLP.
+    It takes the parameters of :class:`TwoTowers` (ReLU hidden layers).
     """
 
     def forward(self, image, text):

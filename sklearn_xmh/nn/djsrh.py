@@ -20,17 +20,7 @@ class DJSRHModule(TwoTowers):
     On precomputed features a single hidden ReLU layer stands in for AlexNet's fc6/fc7 on the
     image side. ``alpha`` is set from outside by :class:`DJSRHAlphaSchedule`.
 
-    Parameters
-    ----------
-    n_image_features, n_text_features : int
-        Input widths.
-    n_bits : int
-        Code length.
-    hidden_layer_sizes : tuple of int
-        Widths of each tower's hidden layers.
-    image_net, text_net : nn.Module or None, default=None
-        A custom network (for example a :class:`ModuleTower`) to ``n_bits`` outputs that replaces
-        a view's default MLP.
+    It takes the parameters of :class:`TwoTowers` (ReLU hidden layers).
     """
 
     # The tanh scale; the schedule sets it on the instance every epoch.

@@ -19,17 +19,7 @@ class UGACHModule(TwoTowers):
     """One player of UGACH, generator or discriminator: an image and a text pathway, each
     ``d -> hidden (tanh) -> n_bits -> sigmoid``.
 
-    Parameters
-    ----------
-    n_image_features, n_text_features : int
-        Input widths.
-    n_bits : int
-        Code length.
-    hidden_layer_sizes : tuple of int
-        Widths of each pathway's hidden layers.
-    image_net, text_net : nn.Module or None, default=None
-        A custom network (for example a :class:`ModuleTower`) to ``n_bits`` logits that replaces
-        a pathway's default MLP.
+    It takes the parameters of :class:`TwoTowers`, with tanh hidden layers.
     """
 
     def __init__(self, n_image_features, n_text_features, n_bits, **kwargs):

@@ -108,8 +108,8 @@ code_formats = st.sampled_from(["bits", "signed", "packed"])
 
 
 @settings(max_examples=40, deadline=None)
-@given(case=cases, code_format=code_formats, block_size=st.integers(1, 5))
-def test_hamming_distances_match_brute_force(case, code_format, block_size):
+@given(case=cases, code_format=code_formats)
+def test_hamming_distances_match_brute_force(case, code_format):
     query, db, _, _ = case
     n_bits = query.shape[1]
     got = hamming_distances(
@@ -117,7 +117,6 @@ def test_hamming_distances_match_brute_force(case, code_format, block_size):
         convert_codes(db, code_format),
         code_format=code_format,
         n_bits=n_bits,
-        block_size=block_size,
     )
     assert got.shape == (len(query), len(db))
     np.testing.assert_array_equal(got, ref_distances(query, db))
@@ -132,13 +131,11 @@ def test_hamming_distances_rejects_mismatched_lengths():
 
 
 @settings(max_examples=60, deadline=None)
-@given(case=cases, top_k=top_ks, block_size=st.sampled_from([None, 1, 3]))
-def test_stable_map_matches_brute_force(case, top_k, block_size):
+@given(case=cases, top_k=top_ks)
+def test_stable_map_matches_brute_force(case, top_k):
     query, db, query_labels, db_labels = case
     expected = ref_map(query, db, query_labels, db_labels, top_k, "stable")
-    got = average_precision_scores(
-        query, db, query_labels, db_labels, top_k=top_k, block_size=block_size
-    )
+    got = average_precision_scores(query, db, query_labels, db_labels, top_k=top_k)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
     assert mean_average_precision(query, db, query_labels, db_labels, top_k=top_k) == pytest.approx(
         expected.mean(), abs=1e-12

@@ -2,7 +2,8 @@
 
 ``tests/data/pinned_behaviour.json`` was written by the code before the package was reorganised
 into ``metrics/``, ``neighbors/``, ``datasets/`` and ``utils/`` (and its parameters renamed);
-these tests recompute every value and compare them exactly. Trained codes depend on torch's CPU
+these tests recompute every value and compare codes, distances and tables exactly, and scores
+to rounding (the compiled engine sums in another order). Trained codes depend on torch's CPU
 kernels, so the deep methods' codes are compared only on the torch build and CPU capability
 they were pinned on.
 """
@@ -62,7 +63,8 @@ def test_codes_and_scores_are_pinned(name, pinned_data):
         hasher.score(data.X_image, data.X_text),
         hasher.score(data.X_image, data.X_text, labels=data.labels),
     ]
-    assert scores == PINNED["scores"][name]
+    # Scores agree to rounding: the compiled engine sums precisions in another order.
+    assert scores == pytest.approx(PINNED["scores"][name], rel=1e-12, abs=1e-15)
 
 
 @pytest.mark.parametrize("n_bits", [12, 64, 100])
@@ -98,7 +100,13 @@ def test_metrics_are_pinned(n_bits):
         got[f"radius-{name}"] = M.precision_within_radius(*args, r=n_bits // 4)
     distances = M.hamming_distances(query, db).tobytes()
     got["dist"] = hashlib.sha256(distances).hexdigest()[:16]
-    assert got == PINNED["metrics"][str(n_bits)]
+    pinned = PINNED["metrics"][str(n_bits)]
+    assert got.keys() == pinned.keys()
+    for key, value in pinned.items():
+        if key == "dist":
+            assert got[key] == value
+        else:
+            assert np.allclose(got[key], value, rtol=1e-12, atol=1e-15), key
 
 
 def test_scorer_and_table_are_pinned(pinned_data):
@@ -110,7 +118,7 @@ def test_scorer_and_table_are_pinned(pinned_data):
         )
         for relevance in ("auto", "pairs", "neighbors", "labels")
     }
-    assert scores == PINNED["scorer"]
+    assert scores == pytest.approx(PINNED["scorer"], rel=1e-12, abs=1e-15)
 
     _same_platform()
     small = make_cross_modal(n_samples=300, n_image_features=20, n_text_features=12, random_state=1)

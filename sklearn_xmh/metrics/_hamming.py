@@ -1,25 +1,47 @@
-"""The Hamming engine: distances, distance-bucket counts and exact top-k, over packed codes.
+"""The Hamming engine: distances, exact k-NN and radius search, and per-query rank statistics.
 
 Every metric of :mod:`sklearn_xmh.metrics` and every search of
 :class:`~sklearn_xmh.neighbors.HammingIndex` reaches the codes through the functions here, so
-that there is one place where codes are compared. Hamming distances between ``n_bits``-bit codes
-take only ``n_bits + 1`` values, so ranking a database never needs a comparison sort: counting
-items per distance bucket gives every bucket's offset in the ranking.
+that there is one place where codes are compared. They prepare packed ``uint64`` words and
+call the compiled kernels of :mod:`~sklearn_xmh.metrics._kernels`; threads follow ``n_jobs``
+where a caller passes one, and numba's thread count otherwise.
 
 The names without a leading underscore are the engine's internal API, used across the package;
 :func:`hamming_distances` is also public.
 """
 
+from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..utils._codes import CODE_FORMATS, pack_words
+from . import _kernels
 
-# Distances per block: bounds every temporary (distances, ranks, relevance) to tens of MB even at
-# 2,000 x 186,577, while keeping blocks large enough that numpy's per-call overhead vanishes.
-_BLOCK_ELEMENTS = 1 << 22
+
+@contextmanager
+def threads(n_jobs=None):
+    """Run the kernels of the block on ``n_jobs`` threads: None keeps numba's thread count,
+    -1 takes all of them, a negative ``n`` all but ``-n - 1``, as in scikit-learn."""
+    import numba
+
+    if n_jobs is None:
+        yield
+        return
+    available = numba.config.NUMBA_NUM_THREADS
+    wanted = n_jobs if n_jobs > 0 else max(1, available + 1 + n_jobs)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(min(wanted, available))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def word_major(words):
+    """Database words laid out word-major, ``(n_words, n_db)``, as the kernels scan them."""
+    return np.ascontiguousarray(words.T)
 
 
 def distance_dtype(n_bits):
@@ -29,56 +51,6 @@ def distance_dtype(n_bits):
     return np.uint8 if n_bits <= np.iinfo(np.uint8).max else np.uint16
 
 
-def _rows_per_block(n_db, block_size=None):
-    rows = max(1, _BLOCK_ELEMENTS // max(n_db, 1))
-    return rows if block_size is None else max(1, min(rows, int(block_size)))
-
-
-def _block_distances(query_words, db_words_t, dtype):
-    """Distances of a block of queries to the database, given word-major database words.
-
-    Accumulating one word at a time keeps every temporary two-dimensional, whatever ``n_bits``.
-    """
-    out = np.bitwise_count(query_words[:, 0, None] ^ db_words_t[0][None, :])
-    if out.dtype != dtype:
-        out = out.astype(dtype)
-    for word in range(1, query_words.shape[1]):
-        np.add(
-            out,
-            np.bitwise_count(query_words[:, word, None] ^ db_words_t[word][None, :]),
-            out=out,
-            casting="unsafe",
-        )
-    return out
-
-
-def scan_distances(query_words, db_words, n_bits, block_size=None):
-    """Yield ``(rows, distances)`` for consecutive blocks of queries.
-
-    Parameters
-    ----------
-    query_words, db_words : ndarray of dtype uint64
-        Codes as rows of 64-bit words (:func:`~sklearn_xmh.utils._codes.pack_words`).
-    n_bits : int
-        Code length.
-    block_size : int or None, default=None
-        Largest number of queries per block; blocks are also capped at about four million
-        distances.
-
-    Yields
-    ------
-    rows : slice
-        The queries of the block.
-    distances : ndarray of shape (n_rows, n_db), dtype :func:`distance_dtype`
-    """
-    dtype = distance_dtype(n_bits)
-    db_words_t = np.ascontiguousarray(db_words.T)
-    step = _rows_per_block(db_words.shape[0], block_size)
-    for start in range(0, query_words.shape[0], step):
-        rows = slice(start, min(start + step, query_words.shape[0]))
-        yield rows, _block_distances(query_words[rows], db_words_t, dtype)
-
-
 def pack_pair(query_codes, db_codes, code_format, n_bits):
     """Both code arrays as uint64 words of the same code length: ``(query, db, n_bits)``."""
     query, n_bits_q = pack_words(query_codes, code_format=code_format, n_bits=n_bits)
@@ -86,31 +58,6 @@ def pack_pair(query_codes, db_codes, code_format, n_bits):
     if n_bits_q != n_bits_db:
         raise ValueError(f"Query codes have {n_bits_q} bits but database codes have {n_bits_db}.")
     return query, db, n_bits_q
-
-
-def bucket_counts(distances, relevant, n_buckets):
-    """Per row, the number of items (and of relevant items) at each distance, by one bincount.
-
-    Parameters
-    ----------
-    distances : ndarray of shape (n_rows, n_db)
-    relevant : ndarray of shape (n_rows, n_db) of bool, or 0
-        Relevance of each item; 0 when only the item counts are needed.
-    n_buckets : int
-        ``n_bits + 1``.
-
-    Returns
-    -------
-    counts, relevant_counts : ndarray of shape (n_rows, n_buckets)
-    """
-    n_rows = distances.shape[0]
-    keys = distances.astype(np.intp)
-    keys *= 2
-    keys += relevant
-    keys += (np.arange(n_rows, dtype=np.intp) * (2 * n_buckets))[:, None]
-    counts = np.bincount(keys.ravel(), minlength=2 * n_buckets * n_rows)
-    counts = counts.reshape(n_rows, n_buckets, 2)
-    return counts.sum(axis=2), counts[..., 1]
 
 
 def boundary(counts, k):
@@ -135,42 +82,6 @@ def boundary(counts, k):
     return bucket, taken, before
 
 
-def stable_top_k(distances, k, n_bits):
-    """Columns of the ``k`` best-ranked items of each row, in rank order (distance, then index).
-
-    Every item nearer than the boundary bucket is taken, plus the first items of the boundary
-    bucket in database order; only those ``k`` columns are then ordered.
-
-    Parameters
-    ----------
-    distances : ndarray of shape (n_rows, n_db)
-    k : int
-        At most ``n_db``.
-    n_bits : int
-        Code length.
-
-    Returns
-    -------
-    columns : ndarray of shape (n_rows, k)
-    """
-    n_rows, n_db = distances.shape
-    if k >= n_db:
-        # numpy's stable sort of uint8 / uint16 keys is a radix sort: a counting pass per byte
-        # that places each item at its bucket's offset plus its position within the bucket in
-        # database order. That is the counting rank itself, O(n_db) per row, done in C.
-        return np.argsort(distances, axis=1, kind="stable")
-    counts, _ = bucket_counts(distances, 0, n_bits + 1)
-    bucket, taken, _ = boundary(counts, k)
-    bucket = bucket.astype(distances.dtype)[:, None]
-    at_boundary = distances == bucket
-    keep = distances < bucket
-    position = np.cumsum(at_boundary, axis=1, dtype=np.int32)
-    keep |= at_boundary & (position <= taken[:, None])
-    cols = np.nonzero(keep)[1].reshape(n_rows, k)
-    order = np.argsort(np.take_along_axis(distances, cols, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(cols, order, axis=1)
-
-
 def kneighbors_brute(query_words, db_words, n_bits, n_neighbors):
     """Exact k nearest codes by a linear scan, ties by database index.
 
@@ -179,13 +90,13 @@ def kneighbors_brute(query_words, db_words, n_bits, n_neighbors):
     distances, indices : ndarray of shape (n_queries, n_neighbors), dtype int64
     """
     n_queries = query_words.shape[0]
-    distances = np.empty((n_queries, n_neighbors), dtype=np.int64)
+    distances = np.empty((n_queries, n_neighbors), dtype=np.uint16)
     indices = np.empty((n_queries, n_neighbors), dtype=np.int64)
-    for rows, block in scan_distances(query_words, db_words, n_bits):
-        top = stable_top_k(block, n_neighbors, n_bits)
-        indices[rows] = top
-        distances[rows] = np.take_along_axis(block, top, axis=1)
-    return distances, indices
+    if n_queries:
+        _kernels.kneighbors(
+            query_words, word_major(db_words), n_bits, n_neighbors, distances, indices
+        )
+    return distances.astype(np.int64), indices
 
 
 def radius_brute(query_words, db_words, n_bits, radius):
@@ -195,26 +106,69 @@ def radius_brute(query_words, db_words, n_bits, radius):
     -------
     lims : ndarray of shape (n_queries + 1,)
         Query ``i``'s results are ``distances[lims[i]:lims[i + 1]]``.
-    distances, indices : ndarray
-        In database order within each query.
+    distances, indices : ndarray of dtype int64
+        Ordered by query, then distance, then index.
     """
-    counts, all_distances, all_indices = [], [], []
-    for _, block in scan_distances(query_words, db_words, n_bits):
-        rows, cols = np.nonzero(block <= radius)
-        counts.append(np.bincount(rows, minlength=block.shape[0]))
-        all_distances.append(block[rows, cols])
-        all_indices.append(cols)
-    lims = np.concatenate([[0], np.cumsum(np.concatenate(counts))]).astype(np.intp)
-    return lims, np.concatenate(all_distances), np.concatenate(all_indices)
+    radius = min(int(radius), n_bits)
+    db_t = word_major(db_words)
+    counts = np.zeros((query_words.shape[0], radius + 1), dtype=np.int64)
+    if query_words.shape[0]:
+        _kernels.radius_counts(query_words, db_t, radius, counts)
+    sizes = counts.sum(axis=1)
+    lims = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
+    offsets = lims[:-1, None] + np.cumsum(counts, axis=1) - counts
+    distances = np.empty(lims[-1], dtype=np.uint16)
+    indices = np.empty(lims[-1], dtype=np.int64)
+    if lims[-1]:
+        _kernels.radius_fill(query_words, db_t, radius, offsets, distances, indices)
+    return lims, distances.astype(np.int64), indices
 
 
-def order_by_distance(lims, distances, indices, n_bits):
-    """Order radius results by query, then distance, then index, given them in index order
-    within each query: stable counting sorts on small keys, no comparison sort."""
-    by_distance = np.argsort(distances.astype(distance_dtype(n_bits)), kind="stable")
-    owner = np.repeat(np.arange(len(lims) - 1), np.diff(lims))[by_distance]
-    order = by_distance[np.argsort(owner, kind="stable")]
-    return distances[order], indices[order]
+def rank_statistics(query_words, db_words, n_bits, relevance, *, depth=0, ks=None):
+    """Per-query histograms and stable-tie ranking statistics, in one pass over the database.
+
+    Parameters
+    ----------
+    query_words, db_words : ndarray of dtype uint64
+    n_bits : int
+    relevance : tuple
+        ``(query_labels, db_labels, words)``: label ids of shape ``(n, 1)`` compared for
+        equality (``words=False``), or ``uint64`` label words whose AND is non-zero when two
+        items share a label (``words=True``).
+    depth : int, default=0
+        AP over the ``depth`` best-ranked items (ties in database order); 0 skips it.
+    ks : ndarray of int or None, default=None
+        Cut-offs, ascending, for the relevant items among the ``k`` best-ranked.
+
+    Returns
+    -------
+    counts, relevant_counts : ndarray of shape (n_queries, n_bits + 1), dtype int64
+    ap : ndarray of shape (n_queries,)
+    hits : ndarray of shape (n_queries, len(ks)), dtype int64
+    """
+    query_labels, db_labels, words = relevance
+    n_queries = query_words.shape[0]
+    ks = np.zeros(0, dtype=np.int64) if ks is None else np.asarray(ks, dtype=np.int64)
+    counts = np.zeros((n_queries, n_bits + 1), dtype=np.int64)
+    relevant_counts = np.zeros_like(counts)
+    ap = np.zeros(n_queries)
+    hits = np.zeros((n_queries, ks.size), dtype=np.int64)
+    if n_queries and db_words.shape[0]:
+        _kernels.rank_statistics(
+            query_words,
+            word_major(db_words),
+            np.ascontiguousarray(query_labels),
+            word_major(db_labels),
+            words,
+            n_bits,
+            depth,
+            ks,
+            counts,
+            relevant_counts,
+            ap,
+            hits,
+        )
+    return counts, relevant_counts, ap, hits
 
 
 @validate_params(
@@ -223,15 +177,14 @@ def order_by_distance(lims, distances, indices, n_bits):
         "db_codes": ["array-like"],
         "code_format": [StrOptions(set(CODE_FORMATS)), None],
         "n_bits": [Interval(Integral, 1, None, closed="left"), None],
-        "block_size": [Interval(Integral, 1, None, closed="left")],
     },
     prefer_skip_nested_validation=True,
 )
-def hamming_distances(query_codes, db_codes, *, code_format=None, n_bits=None, block_size=4096):
+def hamming_distances(query_codes, db_codes, *, code_format=None, n_bits=None):
     """Hamming distances between every query code and every database code.
 
-    Computed by popcount (:func:`numpy.bitwise_count`) over XORed ``uint64`` words, one block of
-    queries at a time so that the temporaries stay bounded.
+    Computed by a compiled, parallel popcount over XORed ``uint64`` words, written straight
+    into the result.
 
     Parameters
     ----------
@@ -243,9 +196,6 @@ def hamming_distances(query_codes, db_codes, *, code_format=None, n_bits=None, b
         Format of both arrays; None infers it.
     n_bits : int or None, default=None
         Code length, needed for packed codes whose length is not a multiple of 8.
-    block_size : int, default=4096
-        Largest number of queries per block; blocks are also capped so that one block holds
-        about four million distances.
 
     Returns
     -------
@@ -260,8 +210,6 @@ def hamming_distances(query_codes, db_codes, *, code_format=None, n_bits=None, b
     """
     query, db, n_bits = pack_pair(query_codes, db_codes, code_format, n_bits)
     out = np.empty((query.shape[0], db.shape[0]), dtype=np.uint16)
-    if db.shape[0] == 0:
-        return out
-    for rows, distances in scan_distances(query, db, n_bits, block_size):
-        out[rows] = distances
+    if out.size:
+        _kernels.distance_matrix(query, word_major(db), out)
     return out

@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 
 from ..utils._codes import CODE_FORMATS, pack_words
 from ..utils._validation import check_labels
-from ._hamming import boundary, bucket_counts, pack_pair, scan_distances, stable_top_k
+from ._hamming import boundary, pack_pair, rank_statistics
 from ._ties import expected_average_precision, harmonic_numbers
 
 TIES = ("stable", "random", "expected")
@@ -27,7 +27,6 @@ _CODES_CONSTRAINTS = {
     "db_labels": ["array-like", None],
     "code_format": [StrOptions(set(CODE_FORMATS)), None],
     "n_bits": [Interval(Integral, 1, None, closed="left"), None],
-    "block_size": [Interval(Integral, 1, None, closed="left"), None],
 }
 _TIES_CONSTRAINTS = {"ties": [StrOptions(set(TIES))], "random_state": ["random_state"]}
 
@@ -38,24 +37,24 @@ _TIES_CONSTRAINTS = {"ties": [StrOptions(set(TIES))], "random_state": ["random_s
 
 
 class _Relevance:
-    """Who is relevant to whom, prepared once so that each block costs one vectorised pass.
+    """Who is relevant to whom, in the form the kernels read.
 
     Class ids become small integers compared for equality; multi-hot labels become ``uint64``
-    label words whose AND is non-zero when two items share a label; pair retrieval is class ids
-    equal to the row index.
+    label words whose AND is non-zero when two items share a label (any number of classes);
+    pair retrieval is ids equal to the row index.
     """
 
     def __init__(self, query_labels, db_labels, n_queries, n_db):
         if (query_labels is None) != (db_labels is None):
             raise ValueError("Pass labels for both queries and database, or for neither.")
-        self.multi_hot = False
+        self.words = False
         if query_labels is None:
             if n_queries != n_db:
                 raise ValueError(
                     "Pair retrieval (no labels) needs as many queries as database items, paired "
                     f"by row; got {n_queries} queries and {n_db} database items."
                 )
-            self.query, self.db = np.arange(n_queries), np.arange(n_db)
+            self.query, self.db = np.arange(n_queries)[:, None], np.arange(n_db)[:, None]
             return
         query_labels = check_labels(query_labels, n_queries)
         db_labels = check_labels(db_labels, n_db)
@@ -66,6 +65,7 @@ class _Relevance:
             )
         if query_labels.ndim == 1:
             _, ids = np.unique(np.concatenate([query_labels, db_labels]), return_inverse=True)
+            ids = ids.astype(np.int64).reshape(-1, 1)
             self.query, self.db = ids[:n_queries], ids[n_queries:]
             return
         if query_labels.shape[1] != db_labels.shape[1]:
@@ -73,26 +73,19 @@ class _Relevance:
                 f"query_labels have {query_labels.shape[1]} classes but db_labels have "
                 f"{db_labels.shape[1]}."
             )
-        self.multi_hot = True
+        self.words = True
         self.query = _label_words(query_labels)
         self.db = _label_words(db_labels)
 
     def permuted(self, permutation):
         """The same relevance with the database reordered by ``permutation``."""
         other = object.__new__(_Relevance)
-        other.multi_hot, other.query, other.db = self.multi_hot, self.query, self.db[permutation]
+        other.words, other.query, other.db = self.words, self.query, self.db[permutation]
         return other
 
-    def __call__(self, rows, cols=None):
-        """Relevance of the queries ``rows`` to all items, or to the items ``cols[i]`` of row i."""
-        query = self.query[rows]
-        db = self.db if cols is None else self.db[cols]
-        if not self.multi_hot:
-            return query[:, None] == db
-        relevant = (query[:, None, 0] & db[..., 0]) != 0
-        for word in range(1, query.shape[1]):
-            relevant |= (query[:, None, word] & db[..., word]) != 0
-        return relevant
+    def spec(self):
+        """``(query_labels, db_labels, words)`` for :func:`~._hamming.rank_statistics`."""
+        return self.query, self.db, self.words
 
 
 def _label_words(labels):
@@ -102,38 +95,32 @@ def _label_words(labels):
     return words
 
 
-def _prepare(query_codes, db_codes, query_labels, db_labels, code_format, n_bits):
+def _statistics(
+    query_codes,
+    db_codes,
+    query_labels,
+    db_labels,
+    code_format,
+    n_bits,
+    ties,
+    random_state,
+    *,
+    depth=0,
+    ks=None,
+):
+    """Everything a metric needs, in one compiled pass: ``(n_bits, n_db, counts,
+    relevant_counts, ap, hits)``; ``ties="random"`` first reorders the database."""
     query, db, n_bits = pack_pair(query_codes, db_codes, code_format, n_bits)
     relevance = _Relevance(query_labels, db_labels, query.shape[0], db.shape[0])
-    return query, db, n_bits, relevance
-
-
-# --------------------------------------------------------------------------------------------
-# Ranking by counting
-# --------------------------------------------------------------------------------------------
-
-
-def _average_precision(hits):
-    """AP of each row of ranked relevance ``hits``, normalised by the relevant items in it."""
-    n_rows, depth = hits.shape
-    if depth == 0:
-        return np.zeros(n_rows)
-    cumulative = np.cumsum(hits, axis=1, dtype=np.int32)
-    n_relevant = cumulative[:, -1].copy()
-    cumulative *= hits
-    precision_sum = cumulative @ (1.0 / np.arange(1, depth + 1))
-    return np.divide(precision_sum, n_relevant, out=np.zeros(n_rows), where=n_relevant > 0)
-
-
-def _tie_order(n_db, ties, random_state):
-    if ties != "random":
-        return None
-    return check_random_state(random_state).permutation(n_db)
-
-
-# --------------------------------------------------------------------------------------------
-# Public metrics
-# --------------------------------------------------------------------------------------------
+    if ties == "random" and db.shape[0]:
+        permutation = check_random_state(random_state).permutation(db.shape[0])
+        db, relevance = db[permutation], relevance.permuted(permutation)
+    if ties == "expected":
+        depth, ks = 0, None
+    counts, relevant_counts, ap, hits = rank_statistics(
+        query, db, n_bits, relevance.spec(), depth=depth, ks=ks
+    )
+    return n_bits, db.shape[0], counts, relevant_counts, ap, hits
 
 
 @validate_params(
@@ -155,7 +142,6 @@ def average_precision_scores(
     random_state=None,
     code_format=None,
     n_bits=None,
-    block_size=None,
 ):
     """Average precision of every query, by Hamming ranking.
 
@@ -178,8 +164,6 @@ def average_precision_scores(
         Format of the codes; None infers it.
     n_bits : int or None, default=None
         Code length, needed for packed codes whose length is not a multiple of 8.
-    block_size : int or None, default=None
-        Queries per block, which bounds memory; None chooses from the database size.
 
     Returns
     -------
@@ -193,27 +177,22 @@ def average_precision_scores(
     >>> average_precision_scores(codes, codes, [0, 1, 0], [0, 1, 0])
     array([1., 1., 1.])
     """
-    query, db, n_bits, relevance = _prepare(
-        query_codes, db_codes, query_labels, db_labels, code_format, n_bits
-    )
-    n_db = db.shape[0]
-    scores = np.zeros(query.shape[0])
-    if n_db == 0:
-        return scores
-    permutation = _tie_order(n_db, ties, random_state)
-    if permutation is not None:
-        db, relevance = db[permutation], relevance.permuted(permutation)
+    n_db = np.asarray(db_codes).shape[0]
     depth = n_db if top_k is None else min(top_k, n_db)
-    harmonic = harmonic_numbers(n_db) if ties == "expected" else None
-    for rows, distances in scan_distances(query, db, n_bits, block_size):
-        if ties == "expected":
-            scores[rows] = expected_average_precision(
-                distances, relevance(rows), n_bits, depth, harmonic
-            )
-            continue
-        ranked = stable_top_k(distances, depth, n_bits)
-        scores[rows] = _average_precision(relevance(rows, ranked))
-    return scores
+    _, n_db, counts, relevant_counts, ap, _ = _statistics(
+        query_codes,
+        db_codes,
+        query_labels,
+        db_labels,
+        code_format,
+        n_bits,
+        ties,
+        random_state,
+        depth=depth,
+    )
+    if n_db == 0 or ties != "expected":
+        return ap
+    return expected_average_precision(counts, relevant_counts, n_db, depth, harmonic_numbers(n_db))
 
 
 @validate_params(
@@ -235,7 +214,6 @@ def mean_average_precision(
     random_state=None,
     code_format=None,
     n_bits=None,
-    block_size=None,
 ):
     """Mean average precision of Hamming ranking.
 
@@ -263,8 +241,6 @@ def mean_average_precision(
         Format of both code arrays; None infers it.
     n_bits : int or None, default=None
         Code length, needed for packed codes whose length is not a multiple of 8.
-    block_size : int or None, default=None
-        Largest number of queries per block; None sizes blocks to about four million distances.
 
     Returns
     -------
@@ -293,7 +269,6 @@ def mean_average_precision(
         random_state=random_state,
         code_format=code_format,
         n_bits=n_bits,
-        block_size=block_size,
     )
     return float(scores.mean()) if scores.size else 0.0
 
@@ -317,7 +292,6 @@ def precision_at_k(
     random_state=None,
     code_format=None,
     n_bits=None,
-    block_size=None,
 ):
     """Mean precision of the ``k`` best-ranked database items.
 
@@ -337,8 +311,6 @@ def precision_at_k(
         Format of both code arrays; None infers it.
     n_bits : int or None, default=None
         Code length, needed for packed codes whose length is not a multiple of 8.
-    block_size : int or None, default=None
-        Largest number of queries per block.
 
     Returns
     -------
@@ -358,32 +330,30 @@ def precision_at_k(
     ks = np.atleast_1d(np.asarray(k))
     if ks.size == 0 or ks.ndim != 1 or ks.dtype.kind not in "iu" or ks.min() < 1:
         raise ValueError(f"k must be a positive integer or a 1-D array of them, got {k!r}.")
-    query, db, n_bits, relevance = _prepare(
-        query_codes, db_codes, query_labels, db_labels, code_format, n_bits
-    )
-    n_db = db.shape[0]
+    n_db = np.asarray(db_codes).shape[0]
     if n_db == 0:
         raise ValueError("precision_at_k needs a non-empty database.")
-    ks = np.minimum(ks.astype(np.intp), n_db)
-    permutation = _tie_order(n_db, ties, random_state)
-    if permutation is not None:
-        db, relevance = db[permutation], relevance.permuted(permutation)
-    total = np.zeros(ks.size)
-    for rows, distances in scan_distances(query, db, n_bits, block_size):
-        if ties == "expected":
-            counts, relevant_counts = bucket_counts(distances, relevance(rows), n_bits + 1)
-            bucket, taken, _ = boundary(counts, ks)
-            relevant_before = np.cumsum(relevant_counts, axis=1) - relevant_counts
-            hits = np.take_along_axis(relevant_before, bucket, axis=1) + taken * (
-                np.take_along_axis(relevant_counts, bucket, axis=1)
-                / np.take_along_axis(counts, bucket, axis=1)
-            )
-        else:
-            depth = int(ks.max())
-            ranked = stable_top_k(distances, depth, n_bits)
-            hits = np.cumsum(relevance(rows, ranked), axis=1, dtype=np.int32)[:, ks - 1]
-        total += (hits / ks).sum(axis=0)
-    precision = total / query.shape[0] if query.shape[0] else total
+    ks = np.minimum(ks.astype(np.int64), n_db)
+    cutoffs, where = np.unique(ks, return_inverse=True)
+    _, _, counts, relevant_counts, _, hits = _statistics(
+        query_codes,
+        db_codes,
+        query_labels,
+        db_labels,
+        code_format,
+        n_bits,
+        ties,
+        random_state,
+        ks=cutoffs,
+    )
+    if ties == "expected":
+        bucket, taken, _ = boundary(counts, cutoffs)
+        relevant_before = np.cumsum(relevant_counts, axis=1) - relevant_counts
+        hits = np.take_along_axis(relevant_before, bucket, axis=1) + taken * (
+            np.take_along_axis(relevant_counts, bucket, axis=1)
+            / np.take_along_axis(counts, bucket, axis=1)
+        )
+    precision = (hits / cutoffs).mean(axis=0)[where] if hits.shape[0] else np.zeros(ks.size)
     return float(precision[0]) if scalar else precision
 
 
@@ -396,7 +366,6 @@ def precision_recall_curve(
     *,
     code_format=None,
     n_bits=None,
-    block_size=None,
 ):
     """Precision and recall of Hamming-radius retrieval, one point per radius ``0..n_bits``.
 
@@ -415,8 +384,6 @@ def precision_recall_curve(
         Format of both code arrays; None infers it.
     n_bits : int or None, default=None
         Code length, needed for packed codes whose length is not a multiple of 8.
-    block_size : int or None, default=None
-        Largest number of queries per block.
 
     Returns
     -------
@@ -435,25 +402,16 @@ def precision_recall_curve(
     >>> precision, recall, radii
     (array([0.        , 0.5       , 0.33333333]), array([0., 1., 1.]), array([0, 1, 2]))
     """
-    query, db, n_bits, relevance = _prepare(
-        query_codes, db_codes, query_labels, db_labels, code_format, n_bits
+    n_bits, _, counts, relevant_counts, _, _ = _statistics(
+        query_codes, db_codes, query_labels, db_labels, code_format, n_bits, "stable", None
     )
-    precision_sum = np.zeros(n_bits + 1)
-    recall_sum = np.zeros(n_bits + 1)
-    if db.shape[0]:
-        for rows, distances in scan_distances(query, db, n_bits, block_size):
-            counts, relevant_counts = bucket_counts(distances, relevance(rows), n_bits + 1)
-            retrieved = np.cumsum(counts, axis=1)
-            found = np.cumsum(relevant_counts, axis=1)
-            n_relevant = found[:, -1:]
-            precision_sum += np.divide(
-                found, retrieved, out=np.zeros(found.shape), where=retrieved > 0
-            ).sum(axis=0)
-            recall_sum += np.divide(
-                found, n_relevant, out=np.zeros(found.shape), where=n_relevant > 0
-            ).sum(axis=0)
-    n_queries = max(query.shape[0], 1)
-    return precision_sum / n_queries, recall_sum / n_queries, np.arange(n_bits + 1)
+    retrieved = np.cumsum(counts, axis=1)
+    found = np.cumsum(relevant_counts, axis=1)
+    n_relevant = found[:, -1:]
+    precision = np.divide(found, retrieved, out=np.zeros(found.shape), where=retrieved > 0)
+    recall = np.divide(found, n_relevant, out=np.zeros(found.shape), where=n_relevant > 0)
+    n_queries = max(counts.shape[0], 1)
+    return precision.sum(axis=0) / n_queries, recall.sum(axis=0) / n_queries, np.arange(n_bits + 1)
 
 
 @validate_params(
@@ -469,7 +427,6 @@ def precision_within_radius(
     r=2,
     code_format=None,
     n_bits=None,
-    block_size=None,
 ):
     """Mean precision of the items within Hamming radius ``r`` of each query.
 
@@ -487,8 +444,6 @@ def precision_within_radius(
         Format of both code arrays; None infers it.
     n_bits : int or None, default=None
         Code length, needed for packed codes whose length is not a multiple of 8.
-    block_size : int or None, default=None
-        Largest number of queries per block.
 
     Returns
     -------
@@ -510,6 +465,5 @@ def precision_within_radius(
         db_labels,
         code_format=code_format,
         n_bits=n_bits,
-        block_size=block_size,
     )
     return float(precision[min(int(r), len(precision) - 1)])

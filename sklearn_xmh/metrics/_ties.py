@@ -8,7 +8,7 @@ of harmonic numbers, so no order is ever sampled.
 import numpy as np
 from scipy.special import gammaln
 
-from ._hamming import boundary, bucket_counts
+from ._hamming import boundary
 
 
 def harmonic_numbers(n):
@@ -43,10 +43,26 @@ def _log_binomial(n, k):
     return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
 
 
-def expected_average_precision(distances, relevant, n_bits, top_k, harmonic):
-    """Exact expected AP (or AP@K) over uniformly random orders within each distance bucket."""
-    n_db = distances.shape[1]
-    counts, relevant_counts = bucket_counts(distances, relevant, n_bits + 1)
+def expected_average_precision(counts, relevant_counts, n_db, top_k, harmonic):
+    """Exact expected AP (or AP@K) over uniformly random orders within each distance bucket,
+    from each query's histogram of items and relevant items per distance."""
+    if top_k is not None and top_k < n_db:
+        # The AP@K terms take (n_queries, top_k + 1) floats: bound them by blocks of queries.
+        step = max(1, (1 << 22) // (top_k + 1))
+        if counts.shape[0] > step:
+            return np.concatenate(
+                [
+                    expected_average_precision(
+                        counts[start : start + step],
+                        relevant_counts[start : start + step],
+                        n_db,
+                        top_k,
+                        harmonic,
+                    )
+                    for start in range(0, counts.shape[0], step)
+                ]
+            )
+    n_bits = counts.shape[1] - 1
     items_before = np.cumsum(counts, axis=1) - counts
     relevant_before = np.cumsum(relevant_counts, axis=1) - relevant_counts
     per_bucket = _expected_precision_sum(

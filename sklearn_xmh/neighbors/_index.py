@@ -1,5 +1,6 @@
 """``HammingIndex``: exact nearest-neighbour search over binary codes."""
 
+from math import comb
 from numbers import Integral
 
 import numpy as np
@@ -7,8 +8,12 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..metrics._hamming import kneighbors_brute, order_by_distance, radius_brute
+from ..metrics._hamming import kneighbors_brute, radius_brute, threads
 from ..utils._codes import CODE_FORMATS, check_codes, packed_to_words
+from . import _mih
+
+# Longest substring of multi-index hashing: its table has 2**24 + 1 offsets.
+_MAX_SUBSTRING_BITS = 24
 
 
 def _import_faiss():
@@ -17,7 +22,7 @@ def _import_faiss():
     except ImportError as exc:
         raise ImportError(
             "HammingIndex(backend='faiss') needs faiss; install it with "
-            "`pip install sklearn-xmh[faiss]` (faiss-cpu), or use backend='numpy'."
+            "`pip install sklearn-xmh[faiss]` (faiss-cpu), or use backend='numba'."
         ) from exc
     return faiss
 
@@ -26,14 +31,30 @@ class HammingIndex(BaseEstimator):
     """Exact Hamming nearest-neighbour search over binary codes.
 
     Codes are stored packed. Results are exact, sorted by increasing Hamming distance, with ties
-    broken by database index, in the style of :class:`~sklearn.neighbors.NearestNeighbors`.
+    broken by database index, in the style of :class:`~sklearn.neighbors.NearestNeighbors`;
+    every algorithm and backend returns exactly the same neighbours and distances.
 
     Parameters
     ----------
-    backend : {"numpy", "faiss"}, default="numpy"
-        ``"numpy"`` counts over distance buckets in blocks of queries and needs nothing extra;
-        ``"faiss"`` searches with ``faiss.IndexBinaryFlat`` (``n_bits`` must be a multiple of
-        8) and re-ranks the boundary so that ties still follow database index.
+    algorithm : {"auto", "brute", "mih"}, default="auto"
+        ``"brute"`` scans every code with a compiled popcount kernel. ``"mih"`` is multi-index
+        hashing (Norouzi, Punjani and Fleet): ``n_substrings`` hash tables over disjoint
+        substrings of the codes, probed at growing radii, which is sub-linear when neighbours
+        are near (clustered codes) and slower than a scan when they are far (random codes,
+        long codes). ``"auto"`` takes ``"mih"`` for at least 100,000 codes whose sampled
+        neighbourhoods are near enough that, by the expected number of table probes and
+        candidates, it reads under a tenth of what a scan reads, and ``"brute"`` otherwise;
+        ``algorithm_`` says which.
+    backend : {"numba", "faiss"}, default="numba"
+        ``"numba"`` runs the library's compiled kernels; ``"faiss"`` runs the brute-force
+        search through ``faiss.IndexBinaryFlat`` (``n_bits`` must be a multiple of 8) and
+        re-ranks its boundary so that ties still follow database index.
+    n_substrings : int or None, default=None
+        Substrings (hash tables) of ``"mih"``; None takes ``n_bits / log2(n_samples)``,
+        rounded up, and at least enough that no substring is longer than 24 bits.
+    n_jobs : int or None, default=None
+        Threads of the search. None keeps numba's thread count (all cores unless
+        ``NUMBA_NUM_THREADS`` says otherwise), -1 takes all cores.
     code_format : {"bits", "signed", "packed"} or None, default=None
         The format of the codes passed to ``fit`` and the queries; None infers it.
     n_bits : int or None, default=None
@@ -47,6 +68,10 @@ class HammingIndex(BaseEstimator):
         The code length.
     n_samples_fit_ : int
         The number of database codes.
+    algorithm_ : {"brute", "mih"}
+        The algorithm in use.
+    n_substrings_ : int or None
+        The substrings of ``"mih"``; None for ``"brute"``.
     n_features_in_ : int
         Width of the codes passed to ``fit``: ``n_bits``, or bytes per row for packed codes.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -56,6 +81,12 @@ class HammingIndex(BaseEstimator):
     --------
     sklearn_xmh.metrics.hamming_distances : The full distance matrix.
     sklearn.neighbors.NearestNeighbors : The same interface for real-valued data.
+
+    References
+    ----------
+    .. [1] M. Norouzi, A. Punjani and D. J. Fleet, "Fast Search in Hamming Space with
+       Multi-Index Hashing", CVPR 2012; "Fast Exact Search in Hamming Space with Multi-Index
+       Hashing", IEEE TPAMI 36(6), 2014.
 
     Examples
     --------
@@ -68,22 +99,39 @@ class HammingIndex(BaseEstimator):
     (array([[0, 1, 3]]), array([[2, 0, 1]]))
     >>> index.radius_neighbors(np.array([[0, 0, 0, 0]], dtype=np.uint8), radius=2)[1][0]
     array([0, 2, 1])
+    >>> HammingIndex(algorithm="mih").fit(db).kneighbors(np.array([[0, 0, 0, 1]]), 3)[1]
+    array([[2, 0, 1]])
     """
 
     _parameter_constraints: dict = {
-        "backend": [StrOptions({"numpy", "faiss"})],
+        "algorithm": [StrOptions({"auto", "brute", "mih"})],
+        "backend": [StrOptions({"numba", "faiss"})],
+        "n_substrings": [Interval(Integral, 1, None, closed="left"), None],
+        "n_jobs": [Integral, None],
         "code_format": [StrOptions(set(CODE_FORMATS)), None],
         "n_bits": [Interval(Integral, 1, None, closed="left"), None],
     }
 
-    def __init__(self, backend="numpy", *, code_format=None, n_bits=None):
+    def __init__(
+        self,
+        algorithm="auto",
+        *,
+        backend="numba",
+        n_substrings=None,
+        n_jobs=None,
+        code_format=None,
+        n_bits=None,
+    ):
+        self.algorithm = algorithm
         self.backend = backend
+        self.n_substrings = n_substrings
+        self.n_jobs = n_jobs
         self.code_format = code_format
         self.n_bits = n_bits
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Store the database codes.
+        """Store the database codes, and build the hash tables of ``"mih"``.
 
         Parameters
         ----------
@@ -101,16 +149,65 @@ class HammingIndex(BaseEstimator):
         bits, n_bits = check_codes(codes, code_format=self.code_format, n_bits=self.n_bits)
         if self.backend == "faiss":
             _import_faiss()
+            if self.algorithm == "mih":
+                raise ValueError(
+                    "backend='faiss' runs brute-force search only; use algorithm='brute' or "
+                    "'auto' with it, or backend='numba' for algorithm='mih'."
+                )
             if n_bits % 8:
                 raise ValueError(
                     f"backend='faiss' needs n_bits to be a multiple of 8, got n_bits={n_bits}; "
-                    "use backend='numpy'."
+                    "use backend='numba'."
                 )
         self.codes_ = np.packbits(bits, axis=1)
         self.n_bits_ = n_bits
         self.n_samples_fit_ = bits.shape[0]
+        self._words = packed_to_words(self.codes_)
         self._faiss_index = None
+        self._tables = None
+        self.n_substrings_ = None
+        self.algorithm_ = "brute"
+        if self.backend == "numba":
+            m = self._substrings()
+            if self.algorithm == "mih" or (self.algorithm == "auto" and self._mih_pays(m)):
+                self.algorithm_, self.n_substrings_ = "mih", m
+                self._tables = self._build_tables(m)
         return self
+
+    # ---- multi-index hashing ----
+
+    def _substrings(self):
+        if self.n_substrings is not None:
+            m = int(self.n_substrings)
+        else:
+            m = int(np.ceil(self.n_bits_ / max(np.log2(max(self.n_samples_fit_, 2)), 1.0)))
+        return max(m, -(-8 * self.codes_.shape[1] // _MAX_SUBSTRING_BITS), 1)
+
+    def _build_tables(self, m):
+        starts, lengths = _mih.substring_bounds(m, self.codes_.shape[1])
+        offsets = np.zeros((m, (1 << int(lengths.max())) + 1), dtype=np.int64)
+        ids = np.empty((m, self.n_samples_fit_), dtype=np.int32)
+        with threads(self.n_jobs):
+            _mih.build_tables(self._words, starts, lengths, offsets, ids)
+        return starts, lengths, offsets, ids
+
+    def _mih_pays(self, m):
+        """Whether multi-index hashing reads under a tenth of a scan, by the expected probes
+        and candidates of the 10-NN searches of up to 100 sampled database codes."""
+        n = self.n_samples_fit_
+        if n < 100_000:
+            return False
+        sample = np.random.default_rng(0).choice(n, size=100, replace=False)
+        with threads(self.n_jobs):
+            distances, _ = kneighbors_brute(self._words[sample], self._words, self.n_bits_, 10)
+        _, lengths = _mih.substring_bounds(m, self.codes_.shape[1])
+        length = int(lengths.max())
+        radius = int(np.median(distances[:, -1])) // m
+        probes = m * sum(comb(length, s) for s in range(min(radius, length) + 1))
+        candidates = probes * n / 2.0**length
+        return probes + candidates < n / 10
+
+    # ---- search ----
 
     def _query_words(self, X):
         check_is_fitted(self)
@@ -160,35 +257,36 @@ class HammingIndex(BaseEstimator):
                 f"got {n_neighbors}."
             )
         n_neighbors = int(n_neighbors)
-        if self.backend == "faiss":
-            distances, indices = self._faiss_kneighbors(query, n_neighbors)
-        else:
-            distances, indices = self._brute_kneighbors(query, n_neighbors)
+        with threads(self.n_jobs):
+            if self.backend == "faiss":
+                distances, indices = self._faiss_kneighbors(query, n_neighbors)
+            elif self.algorithm_ == "mih":
+                distances, indices = self._mih_kneighbors(query, n_neighbors)
+            else:
+                distances, indices = self._brute_kneighbors(query, n_neighbors)
         return (distances, indices) if return_distance else indices
 
     def _brute_kneighbors(self, query, n_neighbors):
-        return kneighbors_brute(query, packed_to_words(self.codes_), self.n_bits_, n_neighbors)
+        return kneighbors_brute(query, self._db_words(), self.n_bits_, n_neighbors)
 
-    def _faiss_kneighbors(self, query, n_neighbors):
-        index = self._faiss()
-        n_bytes = self.codes_.shape[1]
-        query_bytes = np.ascontiguousarray(query.view(np.uint8)[:, :n_bytes])
-        # faiss breaks ties in no defined order. Asking for a margin beyond k shows whether the
-        # whole boundary distance group came back; if so, re-ranking by (distance, index) is
-        # exact, and the rare queries whose boundary group overflows are redone exactly.
-        depth = min(self.n_samples_fit_, max(2 * n_neighbors, n_neighbors + 32))
-        distances, indices = index.search(query_bytes, depth)
-        distances = distances.astype(np.int64)
-        order = np.argsort(distances * self.n_samples_fit_ + indices, axis=1)
-        distances = np.take_along_axis(distances, order, axis=1)
-        indices = np.take_along_axis(indices, order, axis=1)
-        complete = (depth == self.n_samples_fit_) | (
-            distances[:, -1] > distances[:, n_neighbors - 1]
-        )
-        distances, indices = distances[:, :n_neighbors], indices[:, :n_neighbors].copy()
-        redo = np.flatnonzero(~complete)
-        if redo.size:
-            distances[redo], indices[redo] = self._brute_kneighbors(query[redo], n_neighbors)
+    def _db_words(self):
+        if getattr(self, "_words", None) is None:
+            self._words = packed_to_words(self.codes_)
+        return self._words
+
+    def _mih_tables(self):
+        if getattr(self, "_tables", None) is None:
+            self._tables = self._build_tables(self.n_substrings_)
+        return self._tables
+
+    def _mih_kneighbors(self, query, n_neighbors):
+        distances = np.empty((query.shape[0], n_neighbors), dtype=np.int64)
+        indices = np.empty((query.shape[0], n_neighbors), dtype=np.int64)
+        if query.shape[0]:
+            _mih.kneighbors(
+                query, self._db_words(), *self._mih_tables(), self.n_bits_, n_neighbors,
+                distances, indices,
+            )  # fmt: skip
         return distances, indices
 
     @validate_params(
@@ -220,18 +318,55 @@ class HammingIndex(BaseEstimator):
             One int64 array of database indices per query; equal distances by index.
         """
         query = self._query_words(X)
-        radius = int(radius)
-        if self.backend == "faiss":
-            lims, distances, indices = self._faiss_radius(query, radius)
-        else:
-            lims, distances, indices = radius_brute(
-                query, packed_to_words(self.codes_), self.n_bits_, radius
-            )
-        distances, indices = order_by_distance(lims, distances, indices, self.n_bits_)
+        radius = min(int(radius), self.n_bits_)
+        with threads(self.n_jobs):
+            if self.backend == "faiss":
+                lims, distances, indices = self._faiss_radius(query, radius)
+            elif self.algorithm_ == "mih":
+                lims, distances, indices = self._mih_radius(query, radius)
+            else:
+                lims, distances, indices = radius_brute(
+                    query, self._db_words(), self.n_bits_, radius
+                )
         split = lims[1:-1]
         distances_out = _object_array(np.split(distances.astype(np.int64), split))
         indices_out = _object_array(np.split(indices.astype(np.int64), split))
         return (distances_out, indices_out) if return_distance else indices_out
+
+    def _mih_radius(self, query, radius):
+        tables = self._mih_tables()
+        sizes = np.zeros(query.shape[0], dtype=np.int64)
+        empty = np.zeros(0, dtype=np.int64)
+        _mih.radius_search(query, self._db_words(), *tables, radius, sizes, empty, empty, empty)
+        lims = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        distances = np.empty(lims[-1], dtype=np.int64)
+        indices = np.empty(lims[-1], dtype=np.int64)
+        _mih.radius_search(
+            query, self._db_words(), *tables, radius, sizes, distances, indices, lims
+        )
+        return lims, distances, indices
+
+    def _faiss_kneighbors(self, query, n_neighbors):
+        index = self._faiss()
+        n_bytes = self.codes_.shape[1]
+        query_bytes = np.ascontiguousarray(query.view(np.uint8)[:, :n_bytes])
+        # faiss breaks ties in no defined order. Asking for a margin beyond k shows whether the
+        # whole boundary distance group came back; if so, re-ranking by (distance, index) is
+        # exact, and the rare queries whose boundary group overflows are redone exactly.
+        depth = min(self.n_samples_fit_, max(2 * n_neighbors, n_neighbors + 32))
+        distances, indices = index.search(query_bytes, depth)
+        distances = distances.astype(np.int64)
+        order = np.argsort(distances * self.n_samples_fit_ + indices, axis=1)
+        distances = np.take_along_axis(distances, order, axis=1)
+        indices = np.take_along_axis(indices, order, axis=1)
+        complete = (depth == self.n_samples_fit_) | (
+            distances[:, -1] > distances[:, n_neighbors - 1]
+        )
+        distances, indices = distances[:, :n_neighbors], indices[:, :n_neighbors].copy()
+        redo = np.flatnonzero(~complete)
+        if redo.size:
+            distances[redo], indices[redo] = self._brute_kneighbors(query[redo], n_neighbors)
+        return distances, indices
 
     def _faiss_radius(self, query, radius):
         n_bytes = self.codes_.shape[1]
@@ -239,15 +374,17 @@ class HammingIndex(BaseEstimator):
         # faiss binary range search keeps distances strictly below its threshold.
         lims, distances, indices = self._faiss().range_search(query_bytes, radius + 1)
         lims = lims.astype(np.intp)
-        # Within each query, sort by index first so the stable distance sort keeps index order.
+        # faiss returns each query's results in no defined order: sort by distance, then index.
         owner = np.repeat(np.arange(len(lims) - 1), np.diff(lims))
-        order = np.lexsort((indices, owner))
+        order = np.lexsort((indices, distances, owner))
         return lims, distances[order], indices[order]
 
     def __getstate__(self):
-        # faiss indexes do not pickle; the packed codes are enough to rebuild one.
+        # The packed codes are the whole state: the uint64 words, the hash tables and a faiss
+        # index (which does not pickle) are rebuilt from them on the first search.
         state = self.__dict__.copy()
-        state["_faiss_index"] = None
+        for derived in ("_faiss_index", "_words", "_tables"):
+            state[derived] = None
         return state
 
     def __setstate__(self, state):

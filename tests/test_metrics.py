@@ -73,8 +73,10 @@ def ref_random_ties(query_bits, db_bits, query_labels, db_labels, top_k, seed):
 # ---------------------------------------------------------------- data generation
 
 
-def make_case(seed, n_bits, n_queries, n_db, label_mode, n_active):
-    """Random codes with only ``n_active`` varying bits, so that distance ties are frequent."""
+def make_case(seed, n_bits, n_queries, n_db, label_mode, n_active, n_labels=5):
+    """Random codes with only ``n_active`` varying bits, so that distance ties (and duplicate
+    codes) are frequent; multi-hot labels over ``n_labels`` classes, more than one word's worth
+    when it exceeds 64."""
     rng = np.random.default_rng(seed)
     if label_mode == "pairs":
         n_db = n_queries
@@ -86,19 +88,21 @@ def make_case(seed, n_bits, n_queries, n_db, label_mode, n_active):
     if label_mode == "single":
         return query, db, rng.integers(0, 4, n_queries), rng.integers(0, 4, n_db)
     if label_mode == "multi":
-        query_labels = (rng.random((n_queries, 5)) < 0.25).astype(np.uint8)
-        return query, db, query_labels, (rng.random((n_db, 5)) < 0.25).astype(np.uint8)
+        rate = 1.25 / n_labels
+        query_labels = (rng.random((n_queries, n_labels)) < rate).astype(np.uint8)
+        return query, db, query_labels, (rng.random((n_db, n_labels)) < rate).astype(np.uint8)
     return query, db, None, None
 
 
 cases = st.builds(
     make_case,
     seed=st.integers(0, 2**31 - 1),
-    n_bits=st.integers(8, 128),
+    n_bits=st.integers(1, 130),
     n_queries=st.integers(1, 12),
     n_db=st.integers(1, 40),
     label_mode=st.sampled_from(["single", "multi", "pairs"]),
     n_active=st.integers(1, 10),
+    n_labels=st.sampled_from([5, 70]),
 )
 top_ks = st.one_of(st.none(), st.integers(1, 50))
 code_formats = st.sampled_from(["bits", "signed", "packed"])

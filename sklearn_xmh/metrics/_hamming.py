@@ -13,6 +13,7 @@ The names without a leading underscore are the engine's internal API, used acros
 from contextlib import contextmanager
 from numbers import Integral
 
+import numba
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
@@ -24,8 +25,6 @@ from . import _kernels
 def threads(n_jobs=None):
     """Run the kernels of the block on ``n_jobs`` threads: None keeps numba's thread count,
     -1 takes all of them, a negative ``n`` all but ``-n - 1``, as in scikit-learn."""
-    import numba
-
     if n_jobs is None:
         yield
         return
@@ -111,16 +110,31 @@ def radius_brute(query_words, db_words, n_bits, radius):
     """
     radius = min(int(radius), n_bits)
     db_t = word_major(db_words)
-    counts = np.zeros((query_words.shape[0], radius + 1), dtype=np.int64)
-    if query_words.shape[0]:
-        _kernels.radius_counts(query_words, db_t, radius, counts)
-    sizes = counts.sum(axis=1)
-    lims = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
-    offsets = lims[:-1, None] + np.cumsum(counts, axis=1) - counts
+    n_queries = query_words.shape[0]
+    # One pass keeps up to 32 results per query; the few queries with more are redone by a
+    # counting pass and a filling pass.
+    sizes = np.zeros(n_queries, dtype=np.int64)
+    first_d = np.empty((n_queries, 32), dtype=np.uint16)
+    first_j = np.empty((n_queries, 32), dtype=np.int64)
+    if n_queries:
+        _kernels.radius_capped(query_words, db_t, radius, sizes, first_d, first_j)
+    lims = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    kept = np.arange(32)[None, :] < sizes[:, None]
     distances = np.empty(lims[-1], dtype=np.uint16)
     indices = np.empty(lims[-1], dtype=np.int64)
-    if lims[-1]:
-        _kernels.radius_fill(query_words, db_t, radius, offsets, distances, indices)
+    small = sizes <= 32
+    positions = lims[:-1, None] + np.arange(32)[None, :]
+    distances[positions[kept & small[:, None]]] = first_d[kept & small[:, None]]
+    indices[positions[kept & small[:, None]]] = first_j[kept & small[:, None]]
+    large = np.flatnonzero(~small)
+    if large.size:
+        large_lims = np.concatenate([[0], np.cumsum(sizes[large])]).astype(np.int64)
+        large_d = np.empty(large_lims[-1], dtype=np.uint16)
+        large_j = np.empty(large_lims[-1], dtype=np.int64)
+        _kernels.radius_fill(query_words[large], db_t, radius, large_lims, large_d, large_j)
+        destination = np.repeat(lims[large] - large_lims[:-1], sizes[large])
+        destination += np.arange(large_lims[-1])
+        distances[destination], indices[destination] = large_d, large_j
     return lims, distances.astype(np.int64), indices
 
 
@@ -167,6 +181,7 @@ def rank_statistics(query_words, db_words, n_bits, relevance, *, depth=0, ks=Non
             relevant_counts,
             ap,
             hits,
+            8 * numba.get_num_threads(),
         )
     return counts, relevant_counts, ap, hits
 
@@ -199,17 +214,18 @@ def hamming_distances(query_codes, db_codes, *, code_format=None, n_bits=None):
 
     Returns
     -------
-    distances : ndarray of shape (n_queries, n_db), dtype uint16
+    distances : ndarray of shape (n_queries, n_db)
+        uint8 for codes of at most 255 bits, uint16 beyond.
 
     Examples
     --------
     >>> import numpy as np
     >>> from sklearn_xmh.metrics import hamming_distances
     >>> hamming_distances(np.array([[1, 0, 1, 1]]), np.array([[1, 0, 1, 1], [0, 1, 0, 1]]))
-    array([[0, 3]], dtype=uint16)
+    array([[0, 3]], dtype=uint8)
     """
     query, db, n_bits = pack_pair(query_codes, db_codes, code_format, n_bits)
-    out = np.empty((query.shape[0], db.shape[0]), dtype=np.uint16)
+    out = np.empty((query.shape[0], db.shape[0]), dtype=distance_dtype(n_bits))
     if out.size:
         _kernels.distance_matrix(query, word_major(db), out)
     return out

@@ -14,6 +14,9 @@ from numba.extending import intrinsic
 
 # Database items per distance buffer: small enough for L1/L2, large enough to vectorise.
 _CHUNK = 4096
+# rank_statistics packs two counts in an int64: items above bit 32, relevant items below.
+_ONE_ITEM = np.int64(1) << 32
+_LOW = (np.int64(1) << 32) - 1
 
 
 @intrinsic
@@ -38,6 +41,16 @@ def _chunk_distances(query, db_t, start, stop, out):
         word = query[w]
         for j in range(start, stop):
             out[j - start] += _popcount(word ^ db_t[w, j])
+
+
+@njit(cache=True, inline="always")
+def _chunk_minimum(buffer, n):
+    """The smallest of the first ``n`` distances: a vectorised reduction that lets a search
+    skip a whole chunk in which no item can qualify."""
+    smallest = buffer[0]
+    for t in range(1, n):
+        smallest = min(smallest, buffer[t])
+    return smallest
 
 
 @njit(parallel=True, cache=True)
@@ -119,6 +132,8 @@ def kneighbors(query, db_t, n_bits, k, out_distances, out_indices):
         for start in range(0, n_db, _CHUNK):
             stop = min(start + _CHUNK, n_db)
             _chunk_distances(query[i], db_t, start, stop, buffer)
+            if np.int64(_chunk_minimum(buffer, stop - start)) > threshold:
+                continue
             for t in range(stop - start):
                 if np.int64(buffer[t]) <= threshold:
                     distances[n] = buffer[t]
@@ -131,36 +146,59 @@ def kneighbors(query, db_t, n_bits, k, out_distances, out_indices):
 
 
 @njit(parallel=True, cache=True)
-def radius_counts(query, db_t, radius, counts):
-    """``counts[i, d]``: database items at distance ``d <= radius`` of query ``i``."""
+def radius_capped(query, db_t, radius, sizes, out_distances, out_indices):
+    """One pass: ``sizes[i]`` items within ``radius`` of query ``i``, and the first
+    ``out_distances.shape[1]`` of them (by index), ordered by distance then index, in row ``i``.
+    Rows whose size exceeds the capacity are incomplete; :func:`radius_fill` redoes them."""
     n_db = db_t.shape[1]
+    capacity = out_distances.shape[1]
     for i in prange(query.shape[0]):
         buffer = np.empty(_CHUNK, np.uint16)
+        distances = np.empty(capacity, np.uint16)
+        indices = np.empty(capacity, np.int64)
+        n = 0
         for start in range(0, n_db, _CHUNK):
             stop = min(start + _CHUNK, n_db)
             _chunk_distances(query[i], db_t, start, stop, buffer)
+            if _chunk_minimum(buffer, stop - start) > radius:
+                continue
             for t in range(stop - start):
                 if buffer[t] <= radius:
-                    counts[i, buffer[t]] += 1
+                    if n < capacity:
+                        distances[n] = buffer[t]
+                        indices[n] = start + t
+                    n += 1
+        sizes[i] = n
+        if n <= capacity:
+            _order_by_distance(distances, indices, n, radius + 1, out_distances[i], out_indices[i])
 
 
 @njit(parallel=True, cache=True)
-def radius_fill(query, db_t, radius, offsets, out_distances, out_indices):
-    """Write every item within ``radius`` of query ``i`` from ``offsets[i, d]`` on: the
-    results come out ordered by query, then distance, then index."""
+def radius_fill(query, db_t, radius, lims, out_distances, out_indices):
+    """Write the items within ``radius`` of query ``i`` into ``lims[i]:lims[i + 1]``, ordered
+    by distance, then index."""
     n_db = db_t.shape[1]
     for i in prange(query.shape[0]):
         buffer = np.empty(_CHUNK, np.uint16)
-        position = offsets[i].copy()
+        first = lims[i]
+        size = lims[i + 1] - first
+        distances = np.empty(size, np.uint16)
+        indices = np.empty(size, np.int64)
+        n = 0
         for start in range(0, n_db, _CHUNK):
             stop = min(start + _CHUNK, n_db)
             _chunk_distances(query[i], db_t, start, stop, buffer)
+            if _chunk_minimum(buffer, stop - start) > radius:
+                continue
             for t in range(stop - start):
-                d = buffer[t]
-                if d <= radius:
-                    out_distances[position[d]] = d
-                    out_indices[position[d]] = start + t
-                    position[d] += 1
+                if buffer[t] <= radius:
+                    distances[n] = buffer[t]
+                    indices[n] = start + t
+                    n += 1
+        _order_by_distance(
+            distances, indices, n, radius + 1,
+            out_distances[first : first + size], out_indices[first : first + size],
+        )  # fmt: skip
 
 
 @njit(cache=True, inline="always")
@@ -195,6 +233,7 @@ def rank_statistics(
     relevant_counts,
     ap,
     hits,
+    n_blocks,
 ):
     """One pass per query that yields everything the metrics need.
 
@@ -207,50 +246,62 @@ def rank_statistics(
     An item's rank is the number of items in nearer buckets plus its position within its own
     bucket, which the scan knows when it meets the item; the nearer buckets are known only at
     the end, so each relevant item keeps ``(distance, position, relevant before it in its
-    bucket)`` until then. Pass an empty ``ks`` (or ``depth=0``) to skip that part.
+    bucket)`` until then. Pass an empty ``ks`` (or ``depth=0``) to skip that part. The
+    queries run in ``n_blocks`` blocks (a few per thread).
     """
     n_db = db_t.shape[1]
     n_buckets = n_bits + 1
-    for i in prange(query.shape[0]):
+    n_queries = query.shape[0]
+    # Blocks of queries, each with buffers allocated once: a fresh buffer of n_db items per
+    # query would cost its page faults every time.
+    n_blocks = min(n_queries, n_blocks)
+    for block in prange(n_blocks):
         buffer = np.empty(_CHUNK, np.uint16)
-        relevant = np.empty(_CHUNK, np.bool_)
-        count = counts[i]
-        relevant_count = relevant_counts[i]
-        item_bucket = np.empty(n_db, np.uint16)
-        item_position = np.empty(n_db, np.int64)
-        item_relevant_before = np.empty(n_db, np.int64)
-        n_relevant = 0
-        for start in range(0, n_db, _CHUNK):
-            stop = min(start + _CHUNK, n_db)
-            _chunk_distances(query[i], db_t, start, stop, buffer)
-            _chunk_relevance(i, query_labels, db_labels_t, words, start, stop, relevant)
-            for t in range(stop - start):
-                d = buffer[t]
-                if relevant[t]:
+        relevant = np.empty(_CHUNK, np.uint8)
+        # One counter per bucket: items in the high 32 bits, relevant items in the low ones,
+        # so that an item costs one add, and the counter before it is its (position,
+        # relevant before it) in its bucket.
+        both = np.empty(n_buckets, np.int64)
+        item_bucket = np.empty(n_db + 1, np.uint16)
+        item_before = np.empty(n_db + 1, np.int64)
+        for i in range(block * n_queries // n_blocks, (block + 1) * n_queries // n_blocks):
+            both[:] = 0
+            n_relevant = 0
+            for start in range(0, n_db, _CHUNK):
+                stop = min(start + _CHUNK, n_db)
+                _chunk_distances(query[i], db_t, start, stop, buffer)
+                _chunk_relevance(i, query_labels, db_labels_t, words, start, stop, relevant)
+                for t in range(stop - start):
+                    # Branch-free: every item is written, only relevant ones are kept.
+                    d = buffer[t]
+                    before = both[d]
                     item_bucket[n_relevant] = d
-                    item_position[n_relevant] = count[d]
-                    item_relevant_before[n_relevant] = relevant_count[d]
-                    n_relevant += 1
-                    relevant_count[d] += 1
-                count[d] += 1
-        if depth == 0 and ks.shape[0] == 0:
-            continue
-        starts = np.zeros(n_buckets, np.int64)
-        relevant_starts = np.zeros(n_buckets, np.int64)
-        for b in range(1, n_buckets):
-            starts[b] = starts[b - 1] + count[b - 1]
-            relevant_starts[b] = relevant_starts[b - 1] + relevant_count[b - 1]
-        total, inside = 0.0, 0
-        for t in range(n_relevant):
-            d = item_bucket[t]
-            rank = starts[d] + item_position[t] + 1
-            if rank <= depth:
-                total += (relevant_starts[d] + item_relevant_before[t] + 1) / rank
-                inside += 1
-            if ks.shape[0]:
-                c = np.searchsorted(ks, rank)
-                if c < ks.shape[0]:
-                    hits[i, c] += 1
-        ap[i] = total / inside if inside else 0.0
-        for c in range(1, ks.shape[0]):
-            hits[i, c] += hits[i, c - 1]
+                    item_before[n_relevant] = before
+                    both[d] = before + _ONE_ITEM + relevant[t]
+                    n_relevant += relevant[t]
+            count = counts[i]
+            relevant_count = relevant_counts[i]
+            for b in range(n_buckets):
+                count[b] = both[b] >> 32
+                relevant_count[b] = both[b] & _LOW
+            if depth == 0 and ks.shape[0] == 0:
+                continue
+            starts = np.zeros(n_buckets, np.int64)
+            relevant_starts = np.zeros(n_buckets, np.int64)
+            for b in range(1, n_buckets):
+                starts[b] = starts[b - 1] + count[b - 1]
+                relevant_starts[b] = relevant_starts[b - 1] + relevant_count[b - 1]
+            total, inside = 0.0, 0
+            for t in range(n_relevant):
+                d = item_bucket[t]
+                rank = starts[d] + (item_before[t] >> 32) + 1
+                if rank <= depth:
+                    total += (relevant_starts[d] + (item_before[t] & _LOW) + 1) / rank
+                    inside += 1
+                if ks.shape[0]:
+                    c = np.searchsorted(ks, rank)
+                    if c < ks.shape[0]:
+                        hits[i, c] += 1
+            ap[i] = total / inside if inside else 0.0
+            for c in range(1, ks.shape[0]):
+                hits[i, c] += hits[i, c - 1]

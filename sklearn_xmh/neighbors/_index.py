@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..metrics._hamming import kneighbors_brute, radius_brute, threads
-from ..utils._codes import CODE_FORMATS, check_codes, packed_to_words
+from ..utils._codes import CODE_FORMATS, check_packed, packed_to_words
 from . import _mih
 
 # Longest substring of multi-index hashing: its table has 2**24 + 1 offsets.
@@ -42,9 +42,8 @@ class HammingIndex(BaseEstimator):
         substrings of the codes, probed at growing radii, which is sub-linear when neighbours
         are near (clustered codes) and slower than a scan when they are far (random codes,
         long codes). ``"auto"`` takes ``"mih"`` for at least 100,000 codes whose sampled
-        neighbourhoods are near enough that, by the expected number of table probes and
-        candidates, it reads under a tenth of what a scan reads, and ``"brute"`` otherwise;
-        ``algorithm_`` says which.
+        neighbourhoods are near enough that its expected table probes and candidates cost
+        less than a scan, and ``"brute"`` otherwise; ``algorithm_`` says which.
     backend : {"numba", "faiss"}, default="numba"
         ``"numba"`` runs the library's compiled kernels; ``"faiss"`` runs the brute-force
         search through ``faiss.IndexBinaryFlat`` (``n_bits`` must be a multiple of 8) and
@@ -146,7 +145,7 @@ class HammingIndex(BaseEstimator):
             The fitted index.
         """
         codes = validate_data(self, X, dtype="numeric")
-        bits, n_bits = check_codes(codes, code_format=self.code_format, n_bits=self.n_bits)
+        packed, n_bits = check_packed(codes, code_format=self.code_format, n_bits=self.n_bits)
         if self.backend == "faiss":
             _import_faiss()
             if self.algorithm == "mih":
@@ -159,9 +158,9 @@ class HammingIndex(BaseEstimator):
                     f"backend='faiss' needs n_bits to be a multiple of 8, got n_bits={n_bits}; "
                     "use backend='numba'."
                 )
-        self.codes_ = np.packbits(bits, axis=1)
+        self.codes_ = packed.copy() if np.shares_memory(packed, codes) else packed
         self.n_bits_ = n_bits
-        self.n_samples_fit_ = bits.shape[0]
+        self.n_samples_fit_ = packed.shape[0]
         self._words = packed_to_words(self.codes_)
         self._faiss_index = None
         self._tables = None
@@ -192,8 +191,13 @@ class HammingIndex(BaseEstimator):
         return starts, lengths, offsets, ids
 
     def _mih_pays(self, m):
-        """Whether multi-index hashing reads under a tenth of a scan, by the expected probes
-        and candidates of the 10-NN searches of up to 100 sampled database codes."""
+        """Whether multi-index hashing costs less than a scan, for the 10-NN searches of up to
+        100 sampled database codes.
+
+        Its cost is its table probes plus its candidates, which it reads at random, against
+        the scan's contiguous, vectorised pass: a probe costs about 20 scanned codes and a
+        candidate about 50 (``benchmarks/bench_retrieval.py`` on 64- and 256-bit codes).
+        """
         n = self.n_samples_fit_
         if n < 100_000:
             return False
@@ -202,18 +206,19 @@ class HammingIndex(BaseEstimator):
             distances, _ = kneighbors_brute(self._words[sample], self._words, self.n_bits_, 10)
         _, lengths = _mih.substring_bounds(m, self.codes_.shape[1])
         length = int(lengths.max())
-        radius = int(np.median(distances[:, -1])) // m
+        # The k-NN search stops once its substring radius covers the 10th distance.
+        radius = int(np.median(distances[:, -1])) // m + 1
         probes = m * sum(comb(length, s) for s in range(min(radius, length) + 1))
         candidates = probes * n / 2.0**length
-        return probes + candidates < n / 10
+        return 20 * probes + 50 * candidates < n
 
     # ---- search ----
 
     def _query_words(self, X):
         check_is_fitted(self)
         codes = validate_data(self, X, dtype="numeric", reset=False)
-        bits, _ = check_codes(codes, code_format=self.code_format, n_bits=self.n_bits_)
-        return packed_to_words(np.packbits(bits, axis=1))
+        packed, _ = check_packed(codes, code_format=self.code_format, n_bits=self.n_bits_)
+        return packed_to_words(packed)
 
     def _faiss(self):
         if getattr(self, "_faiss_index", None) is None:

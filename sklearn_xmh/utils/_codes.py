@@ -155,6 +155,35 @@ def convert_codes(codes, to, *, from_format=None, n_bits=None):
     return np.packbits(bits, axis=1)
 
 
+def check_packed(codes, *, code_format=None, n_bits=None, name="codes"):
+    """Validate binary codes and return them packed, as ``(packed, n_bits)``.
+
+    Packed input is checked and kept as it is (its padding bits cleared if any are set), never
+    unpacked: a database of millions of packed codes costs no more than its own bytes.
+
+    Returns
+    -------
+    packed : ndarray of shape (n_samples, ceil(n_bits / 8)), dtype uint8
+    n_bits : int
+    """
+    codes = np.asarray(codes)
+    fmt = infer_code_format(codes) if code_format is None and codes.ndim == 2 else code_format
+    if fmt != "packed" or codes.ndim != 2 or codes.dtype != np.uint8:
+        bits, n_bits = check_codes(codes, code_format=code_format, n_bits=n_bits, name=name)
+        return np.packbits(bits, axis=1), n_bits
+    width = codes.shape[1] * 8 if n_bits is None else n_bits
+    if not 0 < width <= codes.shape[1] * 8 or -(-width // 8) != codes.shape[1]:
+        raise ValueError(
+            f"Packed {name} have {codes.shape[1]} bytes per row, which cannot hold n_bits={width}."
+        )
+    codes = np.ascontiguousarray(codes)
+    padding = np.uint8((1 << (8 * codes.shape[1] - width)) - 1)
+    if padding and np.any(codes[:, -1] & padding):
+        codes = codes.copy()
+        codes[:, -1] &= ~padding
+    return codes, width
+
+
 def pack_words(codes, *, code_format=None, n_bits=None):
     """Pack codes into rows of ``uint64`` words for popcount distances.
 
@@ -165,11 +194,8 @@ def pack_words(codes, *, code_format=None, n_bits=None):
     words : ndarray of shape (n_samples, ceil(n_bits / 64)), dtype uint64
     n_bits : int
     """
-    bits, n_bits = check_codes(codes, code_format=code_format, n_bits=n_bits)
-    n_words = max(1, -(-n_bits // 64))
-    packed = np.zeros((bits.shape[0], n_words * 8), dtype=np.uint8)
-    packed[:, : -(-n_bits // 8)] = np.packbits(bits, axis=1)
-    return packed.view(np.uint64), n_bits
+    packed, n_bits = check_packed(codes, code_format=code_format, n_bits=n_bits)
+    return packed_to_words(packed), n_bits
 
 
 def packed_to_words(packed):

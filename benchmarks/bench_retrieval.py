@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 
 import numba
 import numpy as np
@@ -134,8 +135,8 @@ def search_table(rng, n_queries, sizes, repeat):
         for k in (10, 100):
             t_ours, ours, t_faiss, theirs = compare(
                 repeat,
-                lambda k=k: index.kneighbors(packed_queries, k),
-                lambda k=k: flat.search(packed_queries, k),
+                partial(index.kneighbors, packed_queries, k),
+                partial(flat.search, packed_queries, k),
             )
             assert same_neighbours(ours, theirs)
             lines.append(
@@ -145,8 +146,8 @@ def search_table(rng, n_queries, sizes, repeat):
             )  # fmt: skip
         t_ours, (distances, _), t_faiss, (lims, _, _) = compare(
             repeat,
-            lambda: index.radius_neighbors(packed_queries, 2),
-            lambda: flat.range_search(packed_queries, 3),
+            partial(index.radius_neighbors, packed_queries, 2),
+            partial(flat.range_search, packed_queries, 3),
         )
         assert sum(len(d) for d in distances) == lims[-1]
         lines.append(
@@ -156,8 +157,8 @@ def search_table(rng, n_queries, sizes, repeat):
         if n_db == sizes[0]:
             t_map, _, t_top100, _ = compare(
                 repeat,
-                lambda: mean_average_precision(query_bits, db_bits, query_labels, db_labels),
-                lambda: flat.search(packed_queries, 100),
+                partial(mean_average_precision, query_bits, db_bits, query_labels, db_labels),
+                partial(flat.search, packed_queries, 100),
             )
             subset = min(100, n_queries)
             start = time.perf_counter()

@@ -1,7 +1,8 @@
 """Retrieval metrics over binary codes, and scorers for model selection.
 
-- :mod:`~sklearn_xmh.metrics._hamming`: the one Hamming engine (distances, bucket counts, exact
-  top-k) that every metric and search uses;
+- :mod:`~sklearn_xmh.metrics._hamming` and its compiled :mod:`~sklearn_xmh.metrics._kernels`:
+  the one Hamming engine (distances, exact top-k, radius search, per-query rank statistics)
+  that every metric and search uses;
 - :mod:`~sklearn_xmh.metrics._retrieval`: AP, mAP, precision@k, PR curves, radius precision;
 - :mod:`~sklearn_xmh.metrics._scorer`: cross-modal mAP of a fitted hasher and
   :func:`hamming_map_scorer`.

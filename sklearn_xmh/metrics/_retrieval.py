@@ -1,9 +1,12 @@
 """Exact retrieval metrics over binary codes: AP, mAP, precision@k, PR curves, radius precision.
 
-Each metric ranks the database by Hamming distance through the engine of
-:mod:`sklearn_xmh.metrics._hamming`, over blocks of queries with bounded temporaries and with no
+Each metric comes from one compiled pass per query over the database
+(:func:`~sklearn_xmh.metrics._hamming.rank_statistics`): the histogram of (distance, relevance)
+and the stable-tie ranks of the relevant items, with relevance computed inside the kernel from
+label words or class ids. Nothing of size queries x database is allocated, and there is no
 per-query Python loop. Ties are explicit (``ties``): within a distance bucket items keep database
-order, a seeded random order, or the exact expectation over random orders.
+order, a seeded random order (the database reordered first), or the exact expectation over
+random orders, in closed form on the histograms.
 """
 
 from numbers import Integral

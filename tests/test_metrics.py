@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.utils import check_random_state
@@ -342,3 +343,22 @@ def test_precision_metrics_reject_bad_cutoffs():
         precision_at_k(codes, codes, k=[1, 0])
     with pytest.raises(ValueError, match="'r' parameter"):
         precision_within_radius(codes, codes, r=-1)
+
+
+@settings(max_examples=30, deadline=None)
+@given(case=cases, top_k=top_ks, ties=st.sampled_from(["stable", "random", "expected"]))
+def test_sparse_labels_score_as_dense_ones(case, top_k, ties):
+    query, db, query_labels, db_labels = case
+    if query_labels is None or np.ndim(query_labels) == 1:
+        return
+    dense = mean_average_precision(
+        query, db, query_labels, db_labels, top_k=top_k, ties=ties, random_state=0
+    )
+    for as_sparse in ((True, True), (True, False), (False, True)):
+        labels = [
+            sp.csr_matrix(labels) if flag else labels
+            for flag, labels in zip(as_sparse, (query_labels, db_labels))
+        ]
+        assert mean_average_precision(
+            query, db, *labels, top_k=top_k, ties=ties, random_state=0
+        ) == pytest.approx(dense, abs=1e-12)

@@ -177,14 +177,15 @@ def test_scorer_requires_text_view(data, relevance):
 
 def test_feature_neighbors_hold_each_pair_and_its_nearest_pairs(data):
     neighbors = feature_neighbors(data.X_image, data.X_text, n_neighbors=7)
-    assert neighbors.shape == (240, 240) and neighbors.dtype == bool
+    assert sp.issparse(neighbors) and neighbors.format == "csr"
+    assert neighbors.shape == (240, 240) and neighbors.dtype == bool and neighbors.nnz == 240 * 7
     np.testing.assert_array_equal(neighbors.sum(axis=1), 7)
     assert neighbors.diagonal().all()
     # By hand: the joint space of standardised, L2-normalised views.
     joint = np.hstack(
         [normalize(StandardScaler().fit_transform(v)) for v in (data.X_image, data.X_text)]
     )
-    np.testing.assert_array_equal(neighbors, _neighbors_of(joint, 7))
+    np.testing.assert_array_equal(neighbors.toarray(), _neighbors_of(joint, 7))
 
 
 def test_feature_neighbors_keep_a_duplicated_pair_its_own_neighbour(data):
@@ -194,7 +195,7 @@ def test_feature_neighbors_keep_a_duplicated_pair_its_own_neighbour(data):
     assert neighbors.diagonal().all()
     neighbors = feature_neighbors(X_image, X_text, n_neighbors=2)
     assert neighbors[0, 240] and neighbors[240, 0]
-    assert feature_neighbors(X_image[:3], X_text[:3], n_neighbors=50).all()
+    assert feature_neighbors(X_image[:3], X_text[:3], n_neighbors=50).toarray().all()
 
 
 def test_feature_neighbors_accept_sparse_and_nd_views(data):
@@ -207,12 +208,12 @@ def test_feature_neighbors_accept_sparse_and_nd_views(data):
         ]
     )
     np.testing.assert_array_equal(
-        feature_neighbors(data.X_image, sp.csr_matrix(text), n_neighbors=5),
+        feature_neighbors(data.X_image, sp.csr_matrix(text), n_neighbors=5).toarray(),
         _neighbors_of(joint, 5),
     )
-    dense = feature_neighbors(data.X_image, text, n_neighbors=5)
+    dense = feature_neighbors(data.X_image, text, n_neighbors=5).toarray()
     images = data.X_image.reshape(240, 4, 5)
-    np.testing.assert_array_equal(feature_neighbors(images, text, n_neighbors=5), dense)
+    np.testing.assert_array_equal(feature_neighbors(images, text, n_neighbors=5).toarray(), dense)
     with pytest.raises(ValueError, match="same pairs"):
         feature_neighbors(data.X_image, data.X_text[:10])
 
@@ -247,11 +248,13 @@ def test_neighbors_scorer_ranks_a_fitted_hasher_above_random_codes(data, directi
 def test_neighbors_scorer_equals_map_against_feature_neighbors(data):
     hasher = CCAITQHasher(n_bits=16, random_state=0).fit(data.X_image, data.X_text)
     neighbors = feature_neighbors(data.X_image, data.X_text, n_neighbors=10)
+    # As dense multi-hot labels (240 classes, four label words per item).
     items = np.eye(240, dtype=bool)
+    dense = neighbors.toarray()
     image, text = hasher.transform(data.X_image), hasher.transform_text(data.X_text)
     expected = [
-        mean_average_precision(image, text, neighbors, items, top_k=30),
-        mean_average_precision(text, image, neighbors, items, top_k=30),
+        mean_average_precision(image, text, dense, items, top_k=30),
+        mean_average_precision(text, image, dense, items, top_k=30),
     ]
     scorer = hamming_map_scorer(top_k=30, relevance="neighbors", n_neighbors=10)
     assert scorer(hasher, data.X_image, data.X_text) == pytest.approx(np.mean(expected))

@@ -146,9 +146,10 @@ def rank_statistics(query_words, db_words, n_bits, relevance, *, depth=0, ks=Non
     query_words, db_words : ndarray of dtype uint64
     n_bits : int
     relevance : tuple
-        ``(query_labels, db_labels, words)``: label ids of shape ``(n, 1)`` compared for
-        equality (``words=False``), or ``uint64`` label words whose AND is non-zero when two
-        items share a label (``words=True``).
+        ``(query_labels, db_labels, mode, sparse_labels)``: label ids of shape ``(n, 1)``
+        compared for equality (``mode=0``); ``uint64`` label words whose AND is non-zero when
+        two items share a label (``mode=1``); or (``mode=2``) sparse labels, given as
+        ``sparse_labels = (query_indptr, query_indices, db_indptr, db_indices, n_classes)``.
     depth : int, default=0
         AP over the ``depth`` best-ranked items (ties in database order); 0 skips it.
     ks : ndarray of int or None, default=None
@@ -160,7 +161,7 @@ def rank_statistics(query_words, db_words, n_bits, relevance, *, depth=0, ks=Non
     ap : ndarray of shape (n_queries,)
     hits : ndarray of shape (n_queries, len(ks)), dtype int64
     """
-    query_labels, db_labels, words = relevance
+    query_labels, db_labels, mode, sparse_labels = relevance
     n_queries = query_words.shape[0]
     ks = np.zeros(0, dtype=np.int64) if ks is None else np.asarray(ks, dtype=np.int64)
     counts = np.zeros((n_queries, n_bits + 1), dtype=np.int64)
@@ -173,7 +174,8 @@ def rank_statistics(query_words, db_words, n_bits, relevance, *, depth=0, ks=Non
             word_major(db_words),
             np.ascontiguousarray(query_labels),
             word_major(db_labels),
-            words,
+            mode,
+            sparse_labels,
             n_bits,
             depth,
             ks,

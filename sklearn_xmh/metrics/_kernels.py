@@ -202,13 +202,23 @@ def radius_fill(query, db_t, radius, lims, out_distances, out_indices):
 
 
 @njit(cache=True, inline="always")
-def _chunk_relevance(i, query_labels, db_labels_t, words, start, stop, out):
-    """Relevance of the items ``start:stop`` to query ``i``: equal ids (``words=False``, one
-    column) or a shared label bit in any word (``words=True``)."""
-    if not words:
+def _chunk_relevance(
+    i, query_labels, db_labels_t, mode, db_indptr, db_indices, mark, start, stop, out
+):  # noqa: E501
+    """Relevance of the items ``start:stop`` to query ``i``: equal ids (``mode=0``, one
+    column), a shared label bit in any word (``mode=1``), or, for sparse labels (``mode=2``),
+    a class of the item that ``mark`` holds for the query."""
+    if mode == 0:
         label = query_labels[i, 0]
         for j in range(start, stop):
             out[j - start] = db_labels_t[0, j] == label
+        return
+    if mode == 2:
+        for j in range(start, stop):
+            hit = np.uint8(0)
+            for p in range(db_indptr[j], db_indptr[j + 1]):
+                hit |= mark[db_indices[p]]
+            out[j - start] = hit
         return
     word = query_labels[i, 0]
     for j in range(start, stop):
@@ -225,7 +235,8 @@ def rank_statistics(
     db_t,
     query_labels,
     db_labels_t,
-    words,
+    mode,
+    sparse_labels,
     n_bits,
     depth,
     ks,
@@ -242,6 +253,10 @@ def rank_statistics(
     - ``ap[i]``: AP over the ``depth`` best-ranked items with ties in database order, normalised
       by the relevant items among them;
     - ``hits[i, c]``: relevant items among the ``ks[c]`` best-ranked (``ks`` ascending).
+
+    Relevance is equal ids (``mode=0``), shared bits of label words (``mode=1``), or shared
+    classes of sparse labels (``mode=2``): ``sparse_labels`` is then ``(query_indptr,
+    query_indices, db_indptr, db_indices, n_classes)`` of two CSR matrices.
 
     An item's rank is the number of items in nearer buckets plus its position within its own
     bucket, which the scan knows when it meets the item; the nearer buckets are known only at
@@ -264,13 +279,21 @@ def rank_statistics(
         both = np.empty(n_buckets, np.int64)
         item_bucket = np.empty(n_db + 1, np.uint16)
         item_before = np.empty(n_db + 1, np.int64)
+        query_indptr, query_indices, db_indptr, db_indices, n_classes = sparse_labels
+        mark = np.zeros(n_classes, np.uint8)
         for i in range(block * n_queries // n_blocks, (block + 1) * n_queries // n_blocks):
             both[:] = 0
             n_relevant = 0
+            if mode == 2:
+                for p in range(query_indptr[i], query_indptr[i + 1]):
+                    mark[query_indices[p]] = 1
             for start in range(0, n_db, _CHUNK):
                 stop = min(start + _CHUNK, n_db)
                 _chunk_distances(query[i], db_t, start, stop, buffer)
-                _chunk_relevance(i, query_labels, db_labels_t, words, start, stop, relevant)
+                _chunk_relevance(
+                    i, query_labels, db_labels_t, mode, db_indptr, db_indices, mark, start,
+                    stop, relevant,
+                )  # fmt: skip
                 for t in range(stop - start):
                     # Branch-free: every item is written, only relevant ones are kept.
                     d = buffer[t]
@@ -279,6 +302,9 @@ def rank_statistics(
                     item_before[n_relevant] = before
                     both[d] = before + _ONE_ITEM + relevant[t]
                     n_relevant += relevant[t]
+            if mode == 2:
+                for p in range(query_indptr[i], query_indptr[i + 1]):
+                    mark[query_indices[p]] = 0
             count = counts[i]
             relevant_count = relevant_counts[i]
             for b in range(n_buckets):

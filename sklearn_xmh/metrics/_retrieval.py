@@ -12,6 +12,7 @@ random orders, in closed form on the histograms.
 from numbers import Integral
 
 import numpy as np
+from scipy import sparse
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
@@ -26,8 +27,8 @@ TIES = ("stable", "random", "expected")
 _CODES_CONSTRAINTS = {
     "query_codes": ["array-like"],
     "db_codes": ["array-like"],
-    "query_labels": ["array-like", None],
-    "db_labels": ["array-like", None],
+    "query_labels": ["array-like", "sparse matrix", None],
+    "db_labels": ["array-like", "sparse matrix", None],
     "code_format": [StrOptions(set(CODE_FORMATS)), None],
     "n_bits": [Interval(Integral, 1, None, closed="left"), None],
 }
@@ -42,15 +43,19 @@ _TIES_CONSTRAINTS = {"ties": [StrOptions(set(TIES))], "random_state": ["random_s
 class _Relevance:
     """Who is relevant to whom, in the form the kernels read.
 
-    Class ids become small integers compared for equality; multi-hot labels become ``uint64``
-    label words whose AND is non-zero when two items share a label (any number of classes);
+    Class ids become small integers compared for equality; dense multi-hot labels become
+    ``uint64`` label words whose AND is non-zero when two items share a label (any number of
+    classes); sparse multi-hot labels stay sparse (CSR), so that many classes with few labels
+    each, such as each pair's feature-space neighbours, cost memory by their labels only;
     pair retrieval is ids equal to the row index.
     """
+
+    _NO_SPARSE = (np.zeros(1, np.int64), np.zeros(0, np.int64)) * 2 + (0,)
 
     def __init__(self, query_labels, db_labels, n_queries, n_db):
         if (query_labels is None) != (db_labels is None):
             raise ValueError("Pass labels for both queries and database, or for neither.")
-        self.words = False
+        self.mode = 0
         if query_labels is None:
             if n_queries != n_db:
                 raise ValueError(
@@ -76,19 +81,37 @@ class _Relevance:
                 f"query_labels have {query_labels.shape[1]} classes but db_labels have "
                 f"{db_labels.shape[1]}."
             )
-        self.words = True
+        if sparse.issparse(query_labels) or sparse.issparse(db_labels):
+            self.mode = 2
+            self.query, self.db = (
+                sparse.csr_matrix(labels, dtype=bool) for labels in (query_labels, db_labels)
+            )
+            for labels in (self.query, self.db):
+                labels.eliminate_zeros()
+            return
+        self.mode = 1
         self.query = _label_words(query_labels)
         self.db = _label_words(db_labels)
 
     def permuted(self, permutation):
         """The same relevance with the database reordered by ``permutation``."""
         other = object.__new__(_Relevance)
-        other.words, other.query, other.db = self.words, self.query, self.db[permutation]
+        other.mode, other.query, other.db = self.mode, self.query, self.db[permutation]
         return other
 
     def spec(self):
-        """``(query_labels, db_labels, words)`` for :func:`~._hamming.rank_statistics`."""
-        return self.query, self.db, self.words
+        """The relevance argument of :func:`~._hamming.rank_statistics`."""
+        if self.mode != 2:
+            return self.query, self.db, self.mode, self._NO_SPARSE
+        dummy = np.zeros((self.query.shape[0], 1), np.int64)
+        arrays = (
+            self.query.indptr.astype(np.int64),
+            self.query.indices.astype(np.int64),
+            self.db.indptr.astype(np.int64),
+            self.db.indices.astype(np.int64),
+            self.query.shape[1],
+        )
+        return dummy, np.zeros((self.db.shape[0], 1), np.int64), 2, arrays
 
 
 def _label_words(labels):
@@ -302,8 +325,9 @@ def precision_at_k(
     ----------
     query_codes, db_codes : array-like
         Codes in any format.
-    query_labels, db_labels : array-like of shape (n, ) or (n, n_classes), default=None
-        Class ids or multi-hot labels; None means pair retrieval.
+    query_labels, db_labels : {array-like, sparse matrix} of shape (n, ) or (n, n_classes), \
+default=None
+        Class ids or multi-hot labels (dense or sparse); None means pair retrieval.
     k : int or array-like of int, default=100
         Cut-off(s). A cut-off beyond the database size is clipped to it.
     ties : {"stable", "random", "expected"}, default="stable"
@@ -381,8 +405,9 @@ def precision_recall_curve(
     ----------
     query_codes, db_codes : array-like
         Codes in any format.
-    query_labels, db_labels : array-like of shape (n, ) or (n, n_classes), default=None
-        Class ids or multi-hot labels; None means pair retrieval.
+    query_labels, db_labels : {array-like, sparse matrix} of shape (n, ) or (n, n_classes), \
+default=None
+        Class ids or multi-hot labels (dense or sparse); None means pair retrieval.
     code_format : {"bits", "signed", "packed"} or None, default=None
         Format of both code arrays; None infers it.
     n_bits : int or None, default=None
@@ -439,8 +464,9 @@ def precision_within_radius(
     ----------
     query_codes, db_codes : array-like
         Codes in any format.
-    query_labels, db_labels : array-like of shape (n, ) or (n, n_classes), default=None
-        Class ids or multi-hot labels; None means pair retrieval.
+    query_labels, db_labels : {array-like, sparse matrix} of shape (n, ) or (n, n_classes), \
+default=None
+        Class ids or multi-hot labels (dense or sparse); None means pair retrieval.
     r : int, default=2
         The Hamming radius, inclusive.
     code_format : {"bits", "signed", "packed"} or None, default=None

@@ -7,6 +7,7 @@ users build scorers with :func:`hamming_map_scorer`.
 from numbers import Integral
 
 import numpy as np
+from scipy import sparse
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.metadata_routing import UNCHANGED, MetadataRequest
 
@@ -45,7 +46,7 @@ def encode_views(estimator, X, y):
         "estimator": [HasMethods(["transform"])],
         "X": ["array-like", "sparse matrix"],
         "y": ["array-like", "sparse matrix", None],
-        "labels": ["array-like", None],
+        "labels": ["array-like", "sparse matrix", None],
         **_SCORE_CONSTRAINTS,
     },
     prefer_skip_nested_validation=True,
@@ -199,8 +200,9 @@ class _HammingMAPScorer:
     def _score_against_neighbors(self, estimator, X, y):
         hasher, image_codes, text_codes = encode_views(estimator, X, y)
         neighbors = feature_neighbors(X, y, n_neighbors=self.n_neighbors)
-        # As multi-hot labels: a query carries its neighbours' indices, an item its own index.
-        items = np.eye(neighbors.shape[0], dtype=bool)
+        # As sparse multi-hot labels: a query carries its neighbours' indices, an item its own
+        # index, so that memory grows as n_samples * n_neighbors.
+        items = sparse.identity(neighbors.shape[0], dtype=bool, format="csr")
         return _map_both_ways(
             hasher,
             image_codes,
@@ -304,7 +306,7 @@ def hamming_map_scorer(
         (:func:`~sklearn_xmh.neighbors.feature_neighbors`), the ground truth of unsupervised
         hashing benchmarks. Pair retrieval has one relevant item per query and
         is a noisy criterion; neighbourhoods also show whether codes keep the structure of the
-        features. It builds an ``(n, n)`` boolean matrix over the fold.
+        features. Its neighbourhoods are a sparse k-NN graph over the fold, ``O(n k)`` memory.
     random_state : int, RandomState instance or None, default=None
         Seeds the tie order of ``ties="random"``.
     n_neighbors : int, default=20

@@ -48,9 +48,10 @@ def feature_neighbors(X, y, *, n_neighbors=20, n_jobs=None):
 
     Returns
     -------
-    neighbors : ndarray of shape (n_samples, n_samples), dtype bool
-        ``neighbors[i, j]`` is True when pair ``j`` is among the ``n_neighbors`` nearest pairs
-        of pair ``i``.
+    neighbors : sparse matrix of shape (n_samples, n_samples), dtype bool
+        CSR, ``n_neighbors`` entries per row (memory ``O(n_samples * n_neighbors)``, as
+        :func:`sklearn.neighbors.kneighbors_graph`): ``neighbors[i, j]`` is True when pair
+        ``j`` is among the ``n_neighbors`` nearest pairs of pair ``i``.
 
     Examples
     --------
@@ -58,7 +59,7 @@ def feature_neighbors(X, y, *, n_neighbors=20, n_jobs=None):
     >>> from sklearn_xmh.neighbors import feature_neighbors
     >>> X = np.array([[0.0, 1.0], [0.1, 1.0], [5.0, -1.0], [5.1, -1.0]])
     >>> y = np.array([[1.0, 0.0], [1.0, 0.1], [-1.0, 3.0], [-1.0, 3.1]])
-    >>> feature_neighbors(X, y, n_neighbors=2).astype(int)
+    >>> feature_neighbors(X, y, n_neighbors=2).toarray().astype(int)
     array([[1, 1, 0, 0],
            [1, 1, 0, 0],
            [0, 0, 1, 1],
@@ -82,9 +83,11 @@ def feature_neighbors(X, y, *, n_neighbors=20, n_jobs=None):
         else np.hstack(views)
     )
     found = _kneighbors_with_self(joint, n_neighbors, n_jobs=n_jobs)
-    neighbors = np.zeros((joint.shape[0], joint.shape[0]), dtype=bool)
-    neighbors[np.arange(joint.shape[0])[:, None], found] = True
-    return neighbors
+    n_samples, k = found.shape
+    indices = np.sort(found, axis=1).ravel()
+    indptr = np.arange(0, found.size + 1, k)
+    data = np.ones(found.size, dtype=bool)
+    return sparse.csr_matrix((data, indices, indptr), shape=(n_samples, n_samples))
 
 
 @validate_params(

@@ -99,8 +99,8 @@ def check_labels(labels, n_samples, *, required=False, estimator=None):
 
     Parameters
     ----------
-    labels : array-like of shape (n_samples,) or (n_samples, n_classes), or None
-        Class ids or a multi-hot indicator matrix.
+    labels : {array-like, sparse matrix} of shape (n_samples,) or (n_samples, n_classes), or None
+        Class ids or a multi-hot indicator matrix, dense or sparse.
     n_samples : int
         The number of paired samples the labels must describe.
     required : bool, default=False
@@ -121,7 +121,7 @@ def check_labels(labels, n_samples, *, required=False, estimator=None):
             )
         return None
     labels = check_array(
-        labels, ensure_2d=False, dtype=None, accept_sparse=False, input_name="labels"
+        labels, ensure_2d=False, dtype=None, accept_sparse="csr", input_name="labels"
     )
     if labels.ndim > 2:
         raise ValueError(f"labels must be 1-D class ids or 2-D multi-hot, got {labels.ndim}-D.")
@@ -217,6 +217,8 @@ def label_indicator(labels):
     -------
     indicator : ndarray of shape (n_samples, n_classes), dtype float32
     """
+    if is_sparse(labels):
+        labels = labels.toarray()
     if labels.ndim == 2:
         return (labels != 0).astype(np.float32)
     _, ids = np.unique(labels, return_inverse=True)

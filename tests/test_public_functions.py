@@ -36,6 +36,7 @@ FUNCTIONS = [
     "sklearn_xmh.benchmark.fit_method",
     "sklearn_xmh.benchmark.run_benchmark",
     "sklearn_xmh.benchmark.format_table",
+    "sklearn_xmh.inspection.mechanism_health",
     "sklearn_xmh.plotting.RetrievalCurveDisplay.from_codes",
     "sklearn_xmh.plotting.RetrievalCurveDisplay.from_estimator",
     "sklearn_xmh.nn.make_mlp",
@@ -146,6 +147,7 @@ def test_every_public_function_is_listed():
         "sklearn_xmh.neighbors",
         "sklearn_xmh.datasets",
         "sklearn_xmh.nn",
+        "sklearn_xmh.inspection",
     ):
         module = import_module(module_name)
         for name in module.__all__:

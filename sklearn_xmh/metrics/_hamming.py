@@ -170,21 +170,10 @@ def rank_statistics(query_words, db_words, n_bits, relevance, *, depth=0, ks=Non
     hits = np.zeros((n_queries, ks.size), dtype=np.int64)
     if n_queries and db_words.shape[0]:
         _kernels.rank_statistics(
-            query_words,
-            word_major(db_words),
-            np.ascontiguousarray(query_labels),
-            word_major(db_labels),
-            mode,
-            sparse_labels,
-            n_bits,
-            depth,
-            ks,
-            counts,
-            relevant_counts,
-            ap,
-            hits,
-            8 * numba.get_num_threads(),
-        )
+            query_words, word_major(db_words), np.ascontiguousarray(query_labels),
+            word_major(db_labels), mode, sparse_labels, n_bits, depth, ks, counts,
+            relevant_counts, ap, hits, 8 * numba.get_num_threads(),
+        )  # fmt: skip
     return counts, relevant_counts, ap, hits
 
 

@@ -145,29 +145,38 @@ def kneighbors(query, db_t, n_bits, k, out_distances, out_indices):
         _order_by_distance(distances, indices, n, n_bits + 1, out_distances[i], out_indices[i])
 
 
+@njit(cache=True, inline="always")
+def _within(query, db_t, radius, buffer, distances, indices):
+    """Scan the database for one query: the items within ``radius``, in index order, fill
+    ``distances`` / ``indices`` up to their length; return how many there are in all."""
+    n_db = db_t.shape[1]
+    capacity = distances.shape[0]
+    n = 0
+    for start in range(0, n_db, _CHUNK):
+        stop = min(start + _CHUNK, n_db)
+        _chunk_distances(query, db_t, start, stop, buffer)
+        if _chunk_minimum(buffer, stop - start) > radius:
+            continue
+        for t in range(stop - start):
+            if buffer[t] <= radius:
+                if n < capacity:
+                    distances[n] = buffer[t]
+                    indices[n] = start + t
+                n += 1
+    return n
+
+
 @njit(parallel=True, cache=True)
 def radius_capped(query, db_t, radius, sizes, out_distances, out_indices):
-    """One pass: ``sizes[i]`` items within ``radius`` of query ``i``, and the first
-    ``out_distances.shape[1]`` of them (by index), ordered by distance then index, in row ``i``.
-    Rows whose size exceeds the capacity are incomplete; :func:`radius_fill` redoes them."""
-    n_db = db_t.shape[1]
+    """One pass: ``sizes[i]`` items within ``radius`` of query ``i``, and, when they fit in
+    the ``out_distances.shape[1]`` columns, all of them ordered by distance then index in row
+    ``i``. Rows whose size exceeds the capacity are incomplete; :func:`radius_fill` redoes them."""
     capacity = out_distances.shape[1]
     for i in prange(query.shape[0]):
         buffer = np.empty(_CHUNK, np.uint16)
         distances = np.empty(capacity, np.uint16)
         indices = np.empty(capacity, np.int64)
-        n = 0
-        for start in range(0, n_db, _CHUNK):
-            stop = min(start + _CHUNK, n_db)
-            _chunk_distances(query[i], db_t, start, stop, buffer)
-            if _chunk_minimum(buffer, stop - start) > radius:
-                continue
-            for t in range(stop - start):
-                if buffer[t] <= radius:
-                    if n < capacity:
-                        distances[n] = buffer[t]
-                        indices[n] = start + t
-                    n += 1
+        n = _within(query[i], db_t, radius, buffer, distances, indices)
         sizes[i] = n
         if n <= capacity:
             _order_by_distance(distances, indices, n, radius + 1, out_distances[i], out_indices[i])
@@ -177,28 +186,15 @@ def radius_capped(query, db_t, radius, sizes, out_distances, out_indices):
 def radius_fill(query, db_t, radius, lims, out_distances, out_indices):
     """Write the items within ``radius`` of query ``i`` into ``lims[i]:lims[i + 1]``, ordered
     by distance, then index."""
-    n_db = db_t.shape[1]
     for i in prange(query.shape[0]):
         buffer = np.empty(_CHUNK, np.uint16)
-        first = lims[i]
-        size = lims[i + 1] - first
-        distances = np.empty(size, np.uint16)
-        indices = np.empty(size, np.int64)
-        n = 0
-        for start in range(0, n_db, _CHUNK):
-            stop = min(start + _CHUNK, n_db)
-            _chunk_distances(query[i], db_t, start, stop, buffer)
-            if _chunk_minimum(buffer, stop - start) > radius:
-                continue
-            for t in range(stop - start):
-                if buffer[t] <= radius:
-                    distances[n] = buffer[t]
-                    indices[n] = start + t
-                    n += 1
+        first, last = lims[i], lims[i + 1]
+        distances = np.empty(last - first, np.uint16)
+        indices = np.empty(last - first, np.int64)
+        n = _within(query[i], db_t, radius, buffer, distances, indices)
         _order_by_distance(
-            distances, indices, n, radius + 1,
-            out_distances[first : first + size], out_indices[first : first + size],
-        )  # fmt: skip
+            distances, indices, n, radius + 1, out_distances[first:last], out_indices[first:last]
+        )
 
 
 @njit(cache=True, inline="always")
@@ -231,21 +227,9 @@ def _chunk_relevance(
 
 @njit(parallel=True, cache=True)
 def rank_statistics(
-    query,
-    db_t,
-    query_labels,
-    db_labels_t,
-    mode,
-    sparse_labels,
-    n_bits,
-    depth,
-    ks,
-    counts,
-    relevant_counts,
-    ap,
-    hits,
-    n_blocks,
-):
+    query, db_t, query_labels, db_labels_t, mode, sparse_labels, n_bits, depth, ks, counts,
+    relevant_counts, ap, hits, n_blocks,
+):  # fmt: skip
     """One pass per query that yields everything the metrics need.
 
     - ``counts[i, d]`` and ``relevant_counts[i, d]``: items, and relevant items, at distance

@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..utils._codes import CODE_FORMATS, pack_words
+from ..utils._docs import fill_doc
 from ..utils._validation import check_labels
 from ._hamming import boundary, pack_pair, rank_statistics
 from ._ties import expected_average_precision, harmonic_numbers
@@ -149,6 +150,7 @@ def _statistics(
     return n_bits, db.shape[0], counts, relevant_counts, ap, hits
 
 
+@fill_doc
 @validate_params(
     {
         **_CODES_CONSTRAINTS,
@@ -175,10 +177,7 @@ def average_precision_scores(
 
     Parameters
     ----------
-    query_codes, db_codes : array-like
-        Codes of the queries and of the database, in any code format.
-    query_labels, db_labels : array-like or None, default=None
-        Class ids or multi-hot labels; None means pair retrieval.
+    %(codes_parameters)s
     top_k : int or None, default=None
         None for AP over the whole ranking, else AP@K.
     ties : {"stable", "random", "expected"}, default="stable"
@@ -186,10 +185,7 @@ def average_precision_scores(
         :func:`mean_average_precision`.
     random_state : int, RandomState instance or None, default=None
         Seeds ``ties="random"``.
-    code_format : {"bits", "signed", "packed"} or None, default=None
-        Format of the codes; None infers it.
-    n_bits : int or None, default=None
-        Code length, needed for packed codes whose length is not a multiple of 8.
+    %(format_parameters)s
 
     Returns
     -------
@@ -221,6 +217,7 @@ def average_precision_scores(
     return expected_average_precision(counts, relevant_counts, n_db, depth, harmonic_numbers(n_db))
 
 
+@fill_doc
 @validate_params(
     {
         **_CODES_CONSTRAINTS,
@@ -248,11 +245,7 @@ def mean_average_precision(
 
     Parameters
     ----------
-    query_codes, db_codes : array-like
-        Codes in any format (see :func:`sklearn_xmh.convert_codes`).
-    query_labels, db_labels : array-like of shape (n, ) or (n, n_classes), default=None
-        Class ids or multi-hot labels. An item is relevant when it shares a label with the query.
-        When both are None, only the query's own pair (same row index) is relevant.
+    %(codes_parameters)s
     top_k : int or None, default=None
         None gives mAP@all. An integer K gives AP@K normalised by the number of relevant items in
         the top K; a query with none counts 0. K larger than the database means mAP@all.
@@ -263,10 +256,7 @@ def mean_average_precision(
         uniformly random orders within each tied distance group, computed in closed form.
     random_state : int, RandomState instance or None, default=None
         Seeds the tie order of ``ties="random"``.
-    code_format : {"bits", "signed", "packed"} or None, default=None
-        Format of both code arrays; None infers it.
-    n_bits : int or None, default=None
-        Code length, needed for packed codes whose length is not a multiple of 8.
+    %(format_parameters)s
 
     Returns
     -------
@@ -299,6 +289,7 @@ def mean_average_precision(
     return float(scores.mean()) if scores.size else 0.0
 
 
+@fill_doc
 @validate_params(
     {
         **_CODES_CONSTRAINTS,
@@ -323,21 +314,14 @@ def precision_at_k(
 
     Parameters
     ----------
-    query_codes, db_codes : array-like
-        Codes in any format.
-    query_labels, db_labels : {array-like, sparse matrix} of shape (n, ) or (n, n_classes), \
-default=None
-        Class ids or multi-hot labels (dense or sparse); None means pair retrieval.
+    %(codes_parameters)s
     k : int or array-like of int, default=100
         Cut-off(s). A cut-off beyond the database size is clipped to it.
     ties : {"stable", "random", "expected"}, default="stable"
         As in :func:`mean_average_precision`.
     random_state : int, RandomState instance or None, default=None
         Seeds the tie order of ``ties="random"``.
-    code_format : {"bits", "signed", "packed"} or None, default=None
-        Format of both code arrays; None infers it.
-    n_bits : int or None, default=None
-        Code length, needed for packed codes whose length is not a multiple of 8.
+    %(format_parameters)s
 
     Returns
     -------
@@ -384,6 +368,7 @@ default=None
     return float(precision[0]) if scalar else precision
 
 
+@fill_doc
 @validate_params(_CODES_CONSTRAINTS, prefer_skip_nested_validation=True)
 def precision_recall_curve(
     query_codes,
@@ -403,15 +388,8 @@ def precision_recall_curve(
 
     Parameters
     ----------
-    query_codes, db_codes : array-like
-        Codes in any format.
-    query_labels, db_labels : {array-like, sparse matrix} of shape (n, ) or (n, n_classes), \
-default=None
-        Class ids or multi-hot labels (dense or sparse); None means pair retrieval.
-    code_format : {"bits", "signed", "packed"} or None, default=None
-        Format of both code arrays; None infers it.
-    n_bits : int or None, default=None
-        Code length, needed for packed codes whose length is not a multiple of 8.
+    %(codes_parameters)s
+    %(format_parameters)s
 
     Returns
     -------
@@ -442,6 +420,7 @@ default=None
     return precision.sum(axis=0) / n_queries, recall.sum(axis=0) / n_queries, np.arange(n_bits + 1)
 
 
+@fill_doc
 @validate_params(
     {**_CODES_CONSTRAINTS, "r": [Interval(Integral, 0, None, closed="left")]},
     prefer_skip_nested_validation=True,
@@ -462,17 +441,10 @@ def precision_within_radius(
 
     Parameters
     ----------
-    query_codes, db_codes : array-like
-        Codes in any format.
-    query_labels, db_labels : {array-like, sparse matrix} of shape (n, ) or (n, n_classes), \
-default=None
-        Class ids or multi-hot labels (dense or sparse); None means pair retrieval.
+    %(codes_parameters)s
     r : int, default=2
         The Hamming radius, inclusive.
-    code_format : {"bits", "signed", "packed"} or None, default=None
-        Format of both code arrays; None infers it.
-    n_bits : int or None, default=None
-        Code length, needed for packed codes whose length is not a multiple of 8.
+    %(format_parameters)s
 
     Returns
     -------

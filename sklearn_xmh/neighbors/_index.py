@@ -12,6 +12,9 @@ from ..metrics._hamming import kneighbors_brute, radius_brute, threads
 from ..utils._codes import CODE_FORMATS, check_packed, packed_to_words
 from . import _mih
 
+# What both searches validate besides their own cut-off.
+_QUERY_CONSTRAINTS = {"X": ["array-like"], "return_distance": ["boolean"]}
+
 # Longest substring of multi-index hashing: its table has 2**24 + 1 offsets.
 _MAX_SUBSTRING_BITS = 24
 
@@ -229,11 +232,7 @@ class HammingIndex(BaseEstimator):
         return self._faiss_index
 
     @validate_params(
-        {
-            "X": ["array-like"],
-            "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-            "return_distance": ["boolean"],
-        },
+        {**_QUERY_CONSTRAINTS, "n_neighbors": [Interval(Integral, 1, None, closed="left")]},
         prefer_skip_nested_validation=True,
     )
     def kneighbors(self, X, n_neighbors=10, return_distance=True):
@@ -295,11 +294,7 @@ class HammingIndex(BaseEstimator):
         return distances, indices
 
     @validate_params(
-        {
-            "X": ["array-like"],
-            "radius": [Interval(Integral, 0, None, closed="left")],
-            "return_distance": ["boolean"],
-        },
+        {**_QUERY_CONSTRAINTS, "radius": [Interval(Integral, 0, None, closed="left")]},
         prefer_skip_nested_validation=True,
     )
     def radius_neighbors(self, X, radius=2, return_distance=True):

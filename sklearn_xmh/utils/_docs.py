@@ -44,6 +44,18 @@ None, default=None
     **kwargs : dict
         ``image_module__<name>`` / ``text_module__<name>`` arguments of the module classes, in
         skorch's style; they are parameters like any other (``get_params``, ``GridSearchCV``).""",
+    "codes_parameters": """query_codes, db_codes : array-like
+        Codes of the queries and of the database, in any code format (see
+        :func:`sklearn_xmh.convert_codes`).
+    query_labels, db_labels : {array-like, sparse matrix} of shape (n,) or (n, n_classes), \
+default=None
+        Class ids or multi-hot labels, dense or sparse. An item is relevant when it shares a
+        label with the query; when both are None, only the query's own pair (same row
+        index) is relevant.""",
+    "format_parameters": """code_format : {"bits", "signed", "packed"} or None, default=None
+        Format of both code arrays; None infers it.
+    n_bits : int or None, default=None
+        Code length, needed for packed codes whose length is not a multiple of 8.""",
     "deep_attributes": """history_ : skorch.History
         Per-epoch training log.
     image_encoder_, text_encoder_ : ModalityEncoder

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, validate_param
 from sklearn.utils.validation import check_is_fitted
 
 from .metrics._scorer import last_step
-from .utils._validation import flatten_samples, validate_view, validate_views
+from .utils._validation import as_dense_float32, flatten_samples, validate_view, validate_views
 
 __all__ = ["mechanism_health"]
 
@@ -92,8 +92,7 @@ def _ugach_policy(hasher, X, y, n_queries, pool_size, rng):
 def _preprocessed(hasher, X, view):
     encoder = getattr(hasher, f"{view}_encoder_")
     X = flatten_samples(validate_view(encoder, X, view=view, reset=False, allow_nd=True))
-    X = encoder.preprocessor_.transform(X)
-    return np.ascontiguousarray(X.toarray() if hasattr(X, "toarray") else X, dtype=np.float32)
+    return as_dense_float32(encoder.preprocessor_.transform(X))
 
 
 @validate_params(

@@ -34,6 +34,11 @@ _CODES_CONSTRAINTS = {
     "n_bits": [Interval(Integral, 1, None, closed="left"), None],
 }
 _TIES_CONSTRAINTS = {"ties": [StrOptions(set(TIES))], "random_state": ["random_state"]}
+_AP_CONSTRAINTS = {
+    **_CODES_CONSTRAINTS,
+    "top_k": [Interval(Integral, 1, None, closed="left"), None],
+    **_TIES_CONSTRAINTS,
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -151,14 +156,7 @@ def _statistics(
 
 
 @fill_doc
-@validate_params(
-    {
-        **_CODES_CONSTRAINTS,
-        "top_k": [Interval(Integral, 1, None, closed="left"), None],
-        **_TIES_CONSTRAINTS,
-    },
-    prefer_skip_nested_validation=True,
-)
+@validate_params(_AP_CONSTRAINTS, prefer_skip_nested_validation=True)
 def average_precision_scores(
     query_codes,
     db_codes,
@@ -218,14 +216,7 @@ def average_precision_scores(
 
 
 @fill_doc
-@validate_params(
-    {
-        **_CODES_CONSTRAINTS,
-        "top_k": [Interval(Integral, 1, None, closed="left"), None],
-        **_TIES_CONSTRAINTS,
-    },
-    prefer_skip_nested_validation=True,
-)
+@validate_params(_AP_CONSTRAINTS, prefer_skip_nested_validation=True)
 def mean_average_precision(
     query_codes,
     db_codes,

@@ -11,7 +11,11 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
+from .chn import CHNHasher
+from .dbrc import DBRCHasher
+from .djsrh import DJSRHHasher
 from .metrics._scorer import last_step
+from .ugach import UGACHHasher
 from .utils._validation import as_dense_float32, flatten_samples, validate_view, validate_views
 
 __all__ = ["mechanism_health"]
@@ -26,12 +30,11 @@ def _relaxed_codes(hasher, X, view):
     outputs = encoder._project(
         validate_view(encoder, X, view=view, reset=False, allow_nd=True)
     ).astype(np.float64)
-    name = type(hasher).__name__
-    if name == "DBRCHasher":
+    if isinstance(hasher, DBRCHasher):
         return outputs  # the ATanh layer's own output
-    if name == "DJSRHHasher":
+    if isinstance(hasher, DJSRHHasher):
         return np.tanh(hasher.net_.module_.alpha * outputs)
-    if name == "UGACHHasher":
+    if isinstance(hasher, UGACHHasher):
         return 2.0 / (1.0 + np.exp(-outputs)) - 1.0  # 2 sigmoid - 1: same sign as the bit
     return np.tanh(outputs)  # CHN
 
@@ -152,7 +155,7 @@ def mechanism_health(estimator, X, y, *, n_queries=500, pool_size=None, random_s
     hasher = last_step(estimator)
     check_is_fitted(hasher)
     name = type(hasher).__name__
-    if name not in ("DBRCHasher", "DJSRHHasher", "UGACHHasher", "CHNHasher") or not hasattr(
+    if not isinstance(hasher, (DBRCHasher, DJSRHHasher, UGACHHasher, CHNHasher)) or not hasattr(
         hasher, "net_"
     ):
         raise ValueError(
@@ -173,12 +176,12 @@ def mechanism_health(estimator, X, y, *, n_queries=500, pool_size=None, random_s
     health.saturation_image = float(saturated["image"].mean())
     health.saturation_text = float(saturated["text"].mean())
     module = hasher.net_.module_
-    if name == "DBRCHasher":
+    if isinstance(hasher, DBRCHasher):
         health.alpha = module.atanh.alpha.detach().cpu().numpy().astype(np.float64)
         health.alpha_mean = float(health.alpha.mean())
-    elif name == "DJSRHHasher":
+    elif isinstance(hasher, DJSRHHasher):
         health.alpha = float(module.alpha)
-    elif name == "UGACHHasher":
+    elif isinstance(hasher, UGACHHasher):
         rng = check_random_state(random_state)
         health.update(_ugach_policy(hasher, X, y, n_queries, pool_size, rng))
     return health

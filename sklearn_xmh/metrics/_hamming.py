@@ -119,13 +119,12 @@ def radius_brute(query_words, db_words, n_bits, radius):
     if n_queries:
         _kernels.radius_capped(query_words, db_t, radius, sizes, first_d, first_j)
     lims = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    kept = np.arange(32)[None, :] < sizes[:, None]
+    small = sizes <= 32
+    kept = (np.arange(32)[None, :] < sizes[:, None]) & small[:, None]
+    positions = (lims[:-1, None] + np.arange(32)[None, :])[kept]
     distances = np.empty(lims[-1], dtype=np.uint16)
     indices = np.empty(lims[-1], dtype=np.int64)
-    small = sizes <= 32
-    positions = lims[:-1, None] + np.arange(32)[None, :]
-    distances[positions[kept & small[:, None]]] = first_d[kept & small[:, None]]
-    indices[positions[kept & small[:, None]]] = first_j[kept & small[:, None]]
+    distances[positions], indices[positions] = first_d[kept], first_j[kept]
     large = np.flatnonzero(~small)
     if large.size:
         large_lims = np.concatenate([[0], np.cumsum(sizes[large])]).astype(np.int64)

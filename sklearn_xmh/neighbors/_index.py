@@ -164,7 +164,7 @@ class HammingIndex(BaseEstimator):
         self.codes_ = packed.copy() if np.shares_memory(packed, codes) else packed
         self.n_bits_ = n_bits
         self.n_samples_fit_ = packed.shape[0]
-        self._words = packed_to_words(self.codes_)
+        self._words = None
         self._faiss_index = None
         self._tables = None
         self.n_substrings_ = None
@@ -190,7 +190,7 @@ class HammingIndex(BaseEstimator):
         offsets = np.zeros((m, (1 << int(lengths.max())) + 1), dtype=np.int64)
         ids = np.empty((m, self.n_samples_fit_), dtype=np.int32)
         with threads(self.n_jobs):
-            _mih.build_tables(self._words, starts, lengths, offsets, ids)
+            _mih.build_tables(self._db_words(), starts, lengths, offsets, ids)
         return starts, lengths, offsets, ids
 
     def _mih_pays(self, m):
@@ -206,7 +206,8 @@ class HammingIndex(BaseEstimator):
             return False
         sample = np.random.default_rng(0).choice(n, size=100, replace=False)
         with threads(self.n_jobs):
-            distances, _ = kneighbors_brute(self._words[sample], self._words, self.n_bits_, 10)
+            words = self._db_words()
+            distances, _ = kneighbors_brute(words[sample], words, self.n_bits_, 10)
         _, lengths = _mih.substring_bounds(m, self.codes_.shape[1])
         length = int(lengths.max())
         # The k-NN search stops once its substring radius covers the 10th distance.

@@ -41,6 +41,15 @@ def _key(row, start, length):
     return value & ((np.uint64(1) << np.uint64(length)) - np.uint64(1))
 
 
+@njit(cache=True)
+def _keys(row, starts, lengths):
+    """The substring keys of one code."""
+    keys = np.empty(starts.shape[0], np.uint64)
+    for t in range(starts.shape[0]):
+        keys[t] = _key(row, starts[t], lengths[t])
+    return keys
+
+
 @njit(parallel=True, cache=True)
 def build_tables(codes, starts, lengths, offsets, ids):
     """Counting-sort every code into each substring's table: ``offsets`` (m, 2**max_len + 1)
@@ -133,9 +142,7 @@ def kneighbors(query, codes, starts, lengths, offsets, ids, n_bits, k, out_d, ou
     n_db = codes.shape[0]
     longest = lengths.max()
     for i in prange(query.shape[0]):
-        query_keys = np.empty(m, np.uint64)
-        for t in range(m):
-            query_keys[t] = _key(query[i], starts[t], lengths[t])
+        query_keys = _keys(query[i], starts, lengths)
         found_d = np.empty(max(4 * k, 64), np.int64)
         found_j = np.empty(found_d.shape[0], np.int64)
         counts = np.zeros(n_bits + 1, np.int64)
@@ -167,9 +174,7 @@ def radius_search(query, codes, starts, lengths, offsets, ids, radius, sizes, ou
     m = starts.shape[0]
     n_db = codes.shape[0]
     for i in prange(query.shape[0]):
-        query_keys = np.empty(m, np.uint64)
-        for t in range(m):
-            query_keys[t] = _key(query[i], starts[t], lengths[t])
+        query_keys = _keys(query[i], starts, lengths)
         found_d = np.empty(64, np.int64)
         found_j = np.empty(64, np.int64)
         n = 0
@@ -189,4 +194,5 @@ def radius_search(query, codes, starts, lengths, offsets, ids, radius, sizes, ou
             sizes[i] = kept
             continue
         start = lims[i]
-        _best(found_d, found_j, kept, kept, n_db, out_d[start : start + kept], out_j[start:])
+        stop = start + kept
+        _best(found_d, found_j, kept, kept, n_db, out_d[start:stop], out_j[start:stop])

@@ -33,9 +33,10 @@ METRICS = {"mAP@50": 50, "mAP@all": None}
 DIRECTIONS = {"i2t": "I→T", "t2i": "T→I"}
 
 
-def evaluate(method, n_bits, seed, data):
-    """Fit on the training pairs; return the fit time and ``{(metric, direction): mAP}``."""
-    estimator, seconds = fit_method(method, data, n_bits, seed)
+def evaluate(method, n_bits, seed, data, params=None, *, return_estimator=False):
+    """Fit on the training pairs (defaults, or ``params``); return the fit time and
+    ``{(metric, direction): mAP}``, and the fitted estimator with ``return_estimator``."""
+    estimator, seconds = fit_method(method, data, n_bits, seed, params=params)
     query = {
         "i2t": estimator.transform(data.X_image_query),
         "t2i": estimator.transform_text(data.X_text_query),
@@ -54,7 +55,7 @@ def evaluate(method, n_bits, seed, data):
                 data.labels_train,
                 top_k=top_k,
             )
-    return seconds, scores
+    return (seconds, scores, estimator) if return_estimator else (seconds, scores)
 
 
 def run(data, methods, bits, seeds, log=print, save=None):

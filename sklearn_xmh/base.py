@@ -105,6 +105,15 @@ class BaseCrossModalHasher(
     def _check_training_views(self, X_image, X_text):
         """Hook: method-specific checks of the preprocessed training views; raise ValueError."""
 
+    def _training_inputs(self, X, y):
+        """Hook: further training inputs computed from the views as given (flattened rows).
+
+        They reach :meth:`_fit_towers` as keyword arguments; a deep hasher's loss finds them
+        in its batches beside the preprocessed views (DJSRH's affinity reads the features as
+        given, while its towers read them standardised).
+        """
+        return {}
+
     @abstractmethod
     def _fit_towers(self, X_image, X_text, labels, random_state):
         """Learn the hash functions; return ``(image_tower, text_tower)``.
@@ -148,7 +157,10 @@ class BaseCrossModalHasher(
             X_image = as_dense_float32(self.image_preprocessor_.fit_transform(flatten_samples(X)))
             X_text = as_dense_float32(self.text_preprocessor_.fit_transform(flatten_samples(y)))
             self._check_training_views(X_image, X_text)
-            image_tower, text_tower = self._fit_towers(X_image, X_text, labels, random_state)
+            inputs = self._training_inputs(flatten_samples(X), flatten_samples(y))
+            image_tower, text_tower = self._fit_towers(
+                X_image, X_text, labels, random_state, **inputs
+            )
             self.image_encoder_ = self._make_encoder(
                 image_tower, self.image_preprocessor_, "image", X
             )
@@ -505,7 +517,7 @@ class BaseDeepHasher(BaseCrossModalHasher):
         if hasattr(self, "device_"):
             self.device_ = loadable_device(self.device_, type(self).__name__)
 
-    def _fit_towers(self, X_image, X_text, labels, random_state):
+    def _fit_towers(self, X_image, X_text, labels, random_state, **inputs):
         import torch
 
         self._check_extra_params()
@@ -515,7 +527,7 @@ class BaseDeepHasher(BaseCrossModalHasher):
             else str(self.accelerator.device)
         )
         seed = int(random_state.randint(np.iinfo(np.int32).max))
-        data = {"image": X_image, "text": X_text}
+        data = {"image": X_image, "text": X_text, **inputs}
         continuing = (
             self.warm_start
             and hasattr(self, "net_")

@@ -88,11 +88,12 @@ def database_part(data, view):
         "n_bits": [Interval(Integral, 1, None, closed="left")],
         "seed": ["random_state"],
         "device": [str],
+        "params": [dict, None],
     },
     prefer_skip_nested_validation=True,
 )
-def fit_method(method, data, n_bits, seed, *, device="cpu"):
-    """Fit one registered method at its defaults on ``data``'s training pairs.
+def fit_method(method, data, n_bits, seed, *, device="cpu", params=None):
+    """Fit one registered method at its defaults (or ``params``) on ``data``'s training pairs.
 
     Only a supervised method receives ``labels_train``; unsupervised ones never see labels.
 
@@ -108,6 +109,8 @@ def fit_method(method, data, n_bits, seed, *, device="cpu"):
         ``random_state`` of the estimator.
     device : str, default="cpu"
         Torch device of a deep method; ignored by the others.
+    params : dict or None, default=None
+        Parameters that replace the method's defaults (an ablation's switch, for example).
 
     Returns
     -------
@@ -127,6 +130,7 @@ def fit_method(method, data, n_bits, seed, *, device="cpu"):
     (100, 8)
     """
     estimator = dict(all_estimators())[method](n_bits=n_bits, random_state=seed)
+    estimator.set_params(**(params or {}))
     if "device" in estimator.get_params():
         estimator.set_params(device=device)
     labels = {"labels": data["labels_train"]} if estimator._requires_labels else {}

@@ -51,6 +51,10 @@ class CHNHasher(BaseDeepHasher):
     memory_bank : bool, default=False
         Compare every batch with the latest codes of all training pairs of the other view, so
         that each batch sees every pair, rather than with the batch's own pairs only.
+    image_dropout : float, default=0.0
+        Dropout on the image tower's input.
+    text_dropout : float, default=0.0
+        Dropout on the text tower's input.
     learning_rate : float, default=1e-3
         Adam learning rate.
     weight_decay : float, default=0.0
@@ -107,6 +111,8 @@ class CHNHasher(BaseDeepHasher):
         "quantization_weight": [Interval(Real, 0, None, closed="left")],
         "balanced": ["boolean"],
         "memory_bank": ["boolean"],
+        "image_dropout": [Interval(Real, 0, 1, closed="left")],
+        "text_dropout": [Interval(Real, 0, 1, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
     }
 
@@ -120,6 +126,8 @@ class CHNHasher(BaseDeepHasher):
         quantization_weight=0.1,
         balanced=True,
         memory_bank=False,
+        image_dropout=0.0,
+        text_dropout=0.0,
         learning_rate=1e-3,
         weight_decay=0.0,
         batch_size=128,
@@ -146,6 +154,8 @@ class CHNHasher(BaseDeepHasher):
         self.quantization_weight = quantization_weight
         self.balanced = balanced
         self.memory_bank = memory_bank
+        self.image_dropout = image_dropout
+        self.text_dropout = text_dropout
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -177,6 +187,7 @@ class CHNHasher(BaseDeepHasher):
             n_text_features,
             self.n_bits,
             hidden_layer_sizes=self.hidden_layer_sizes,
+            dropout=(self.image_dropout, self.text_dropout),
             image_net=self._view_net("image", self.n_bits),
             text_net=self._view_net("text", self.n_bits),
         )

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval
 
 from .base import BaseDeepHasher
 from .utils._docs import fill_doc
+from .utils._validation import as_dense_float32
 
 
 @fill_doc
@@ -47,6 +48,11 @@ class DJSRHHasher(BaseDeepHasher):
         Learning rate of the image tower (``lr_img`` of the reference code).
     text_learning_rate : float, default=1e-2
         Learning rate of the text tower (``lr_txt`` of the reference code).
+    image_dropout : float, default=0.5
+        Dropout on the image tower's input, as the reference's AlexNet drops its fc6 features
+        before fc7 (its hidden layer stands in for fc7).
+    text_dropout : float, default=0.0
+        Dropout on the text tower's input; the reference's text tower has none.
     momentum : float, default=0.9
         SGD momentum.
     weight_decay : float, default=5e-4
@@ -54,9 +60,9 @@ class DJSRHHasher(BaseDeepHasher):
     batch_size : int, default=32
         Mini-batch size, the ``m`` of the affinity. The last incomplete batch of an epoch is
         dropped, as in the reference code, unless it is the only one.
-    max_epochs : int, default=50
-        Training epochs (the reference trains 200 on Wiki; 50 keeps a default fit on Wiki
-        under a minute on two CPU cores).
+    max_epochs : int, default=200
+        Training epochs, as the reference trains on Wiki: the tanh scale ``sqrt(epoch + 1)``
+        reaches 14, and the relaxed codes end saturated.
     %(deep_parameters)s
 
     Attributes
@@ -73,12 +79,13 @@ class DJSRHHasher(BaseDeepHasher):
 
     Notes
     -----
-    The affinity is computed on the preprocessed features. A custom ``image_module`` /
+    The affinity is computed, as in the reference code, on the features as given to :meth:`fit`
+    (the reference's are non-negative AlexNet fc7 features and bags of words, whose cosines lie
+    in [0, 1], so every target ``2 cos - 1`` is reachable by the codes' cosines); the towers read
+    them after ``*_preprocessor``, which standardises by default. A custom ``image_module`` /
     ``text_module`` is mapped linearly to the ``n_bits`` pre-tanh outputs.
 
-    The affinity of the reference code is computed on AlexNet fc7 features, which are
-    non-negative; here it is computed on the features after ``*_preprocessor``, which standardises
-    by default. The reference values of the coefficients are beta 0.3, lambda1 = lambda2 = 0.3
+    The reference values of the coefficients are beta 0.3, lambda1 = lambda2 = 0.3
     (``intra_image_weight``, ``intra_text_weight``) and
     a learning rate of 1e-2 for Wiki; beta 0.9, lambda 0.1 and 1e-3 / 1e-2 for MIRFlickr. The
     defaults are the Wiki ones: in 3-fold cross-validation on Wiki's training pairs, scored by
@@ -113,6 +120,8 @@ class DJSRHHasher(BaseDeepHasher):
         "intra_text_weight": [Interval(Real, 0, None, closed="left")],
         "image_learning_rate": [Interval(Real, 0, None, closed="neither")],
         "text_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "image_dropout": [Interval(Real, 0, 1, closed="left")],
+        "text_dropout": [Interval(Real, 0, 1, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
     }
 
@@ -128,10 +137,12 @@ class DJSRHHasher(BaseDeepHasher):
         intra_text_weight=0.3,
         image_learning_rate=1e-2,
         text_learning_rate=1e-2,
+        image_dropout=0.5,
+        text_dropout=0.0,
         momentum=0.9,
         weight_decay=5e-4,
         batch_size=32,
-        max_epochs=50,
+        max_epochs=200,
         image_preprocessor=None,
         text_preprocessor=None,
         code_format="bits",
@@ -156,6 +167,8 @@ class DJSRHHasher(BaseDeepHasher):
         self.intra_text_weight = intra_text_weight
         self.image_learning_rate = image_learning_rate
         self.text_learning_rate = text_learning_rate
+        self.image_dropout = image_dropout
+        self.text_dropout = text_dropout
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.batch_size = batch_size
@@ -183,9 +196,13 @@ class DJSRHHasher(BaseDeepHasher):
             n_text_features,
             self.n_bits,
             hidden_layer_sizes=self.hidden_layer_sizes,
+            dropout=(self.image_dropout, self.text_dropout),
             image_net=self._view_net("image", self.n_bits),
             text_net=self._view_net("text", self.n_bits),
         )
+
+    def _training_inputs(self, X, y):
+        return {"image_affinity": as_dense_float32(X), "text_affinity": as_dense_float32(y)}
 
     def _build_loss(self):
         from .nn import DJSRHLoss

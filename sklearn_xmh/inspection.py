@@ -55,7 +55,7 @@ def _ugach_policy(hasher, X, y, n_queries, pool_size, rng):
             f"The generator's policy is measured on the training views, in training order: got "
             f"{n_samples} pairs, the correlation graph holds {net.neighbors_.shape[0]}."
         )
-    size = pool_size or max(2, n_samples // 50)
+    size = pool_size or net.pool_size or max(2, n_samples // 50)
     size = int(min(size, n_samples))
     queries = rng.choice(n_samples, size=min(n_queries, n_samples), replace=False)
     entropies, picked, base = [], [], []
@@ -132,8 +132,8 @@ def mechanism_health(estimator, X, y, *, n_queries=500, pool_size=None, random_s
     n_queries : int, default=500
         Queries sampled for UGACH's policy figures.
     pool_size : int or None, default=None
-        Candidate pool of UGACH's generator; None uses the fitted net's rule (1/50 of the
-        training items, at least 2).
+        Candidate pool of UGACH's generator; None uses the fitted hasher's ``pool_size``, or
+        its rule when that is None (1/50 of the training items, at least 2).
     random_state : int, RandomState instance or None, default=0
         Seeds the sampled queries, pools and picks.
 

@@ -53,3 +53,14 @@ def test_supervised_chn_clearly_beats_every_unsupervised_method(wiki_map50, dire
     # "Clearly": by at least 0.02 mAP@50 over the best unsupervised method.
     best = max(wiki_map50[method][direction] for method in UNSUPERVISED)
     assert wiki_map50["chn"][direction] > best + 0.02, _scores(wiki_map50, ("chn", *UNSUPERVISED))
+
+
+@pytest.mark.slow
+def test_each_mechanism_works_at_default_settings(wiki_map50):
+    # ISSUE goals: ATanh ends binary, DJSRH's schedule saturates, UGACH's generator plays.
+    for method in ("dbrc", "djsrh", "ugach"):
+        wiki_map50[method]
+    health = wiki_map50.health
+    assert health["dbrc"].saturation >= 0.9, health["dbrc"]
+    assert health["djsrh"].saturation >= 0.85 and health["djsrh"].alpha > 14, health["djsrh"]
+    assert health["ugach"].policy_entropy_ratio <= 0.8, health["ugach"]

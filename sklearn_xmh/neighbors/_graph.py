@@ -94,7 +94,7 @@ def feature_neighbors(X, y, *, n_neighbors=20, n_jobs=None):
     {
         "X_image": ["array-like", "sparse matrix"],
         "X_text": ["array-like", "sparse matrix"],
-        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left"), tuple, list],
         "block_size": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": _N_JOBS,
     },
@@ -111,8 +111,9 @@ def correlation_graph(X_image, X_text, *, n_neighbors, block_size=2048, n_jobs=N
     ----------
     X_image : ndarray of shape (n_samples, n_image_features)
     X_text : ndarray of shape (n_samples, n_text_features)
-    n_neighbors : int
-        Neighbours per view, the item itself included; clipped to ``n_samples``.
+    n_neighbors : int or tuple of (int, int)
+        Neighbours per view, the item itself included; clipped to ``n_samples``. A pair gives
+        the image and the text view their own counts.
     block_size : int, default=2048
         Queries per ``kneighbors`` call, which bounds memory.
     n_jobs : int or None, default=None
@@ -120,15 +121,21 @@ def correlation_graph(X_image, X_text, *, n_neighbors, block_size=2048, n_jobs=N
 
     Returns
     -------
-    neighbors : ndarray of shape (n_samples, 2 * n_neighbors), dtype int64
+    neighbors : ndarray of shape (n_samples, n_image_neighbors + n_text_neighbors), dtype int64
         Each row holds its item's distinct neighbours in increasing index order, padded on the
         right with copies of the row's first neighbour.
     n_distinct : ndarray of shape (n_samples,), dtype int64
         Number of distinct neighbours of each item (the leading entries of its row).
     """
+    counts = (n_neighbors, n_neighbors) if isinstance(n_neighbors, Integral) else n_neighbors
+    if len(counts) != 2 or not all(isinstance(k, Integral) and k >= 1 for k in counts):
+        raise ValueError(
+            "n_neighbors must be a positive int or a pair of positive ints (image, text), got "
+            f"{n_neighbors!r}."
+        )
     lists = [
-        _kneighbors_with_self(X, n_neighbors, block_size=block_size, n_jobs=n_jobs)
-        for X in (X_image, X_text)
+        _kneighbors_with_self(X, int(k), block_size=block_size, n_jobs=n_jobs)
+        for X, k in zip((X_image, X_text), counts)
     ]
     neighbors = np.sort(np.hstack(lists), axis=1)
     duplicate = np.zeros_like(neighbors, dtype=bool)

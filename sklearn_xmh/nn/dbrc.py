@@ -23,8 +23,8 @@ class DBRCModule(CrossModalModule):
         Code length.
     hidden_layer_sizes : tuple of int
         Encoder widths; each decoder mirrors them.
-    scaling : {"linear", "nonlinear"}
-        The Adaptive Tanh variant.
+    scaling : {"linear", "nonlinear", "fixed"}
+        The Adaptive Tanh variant; ``"fixed"`` is a plain tanh.
     modality_dropout : float
         Probability that a training pair has one of its views zeroed (each view equally likely), so
         that single-view queries encode well.
@@ -36,7 +36,7 @@ class DBRCModule(CrossModalModule):
     @validate_params(
         {
             **SHAPE_CONSTRAINTS,
-            "scaling": [StrOptions({"linear", "nonlinear"})],
+            "scaling": [StrOptions({"linear", "nonlinear", "fixed"})],
             "modality_dropout": [Interval(Real, 0, 1, closed="both")],
         },
         prefer_skip_nested_validation=True,
@@ -63,8 +63,14 @@ class DBRCModule(CrossModalModule):
             image_net if image_net is not None else make_mlp([n_image_features, *hidden])
         )
         self.text_net = text_net if text_net is not None else make_mlp([n_text_features, *hidden])
+        # Standardising each bit's pre-activation fixes the scale of ``h``, so that ``alpha``,
+        # not the linear layer's weights, decides how close ``tanh(alpha * h)`` gets to +-1:
+        # without it the network shrinks the weights as alpha grows, the product stays put, and
+        # the penalty buys no saturation. It also centres every bit (balanced codes).
         self.hash_layer = nn.Sequential(
-            nn.Linear(hidden[-1], n_bits), AdaptiveTanh(n_bits, scaling=scaling)
+            nn.Linear(hidden[-1], n_bits),
+            nn.BatchNorm1d(n_bits, affine=False),
+            AdaptiveTanh(n_bits, scaling=scaling),
         )
         self.image_decoder = make_mlp(
             [n_bits, *hidden[::-1], n_image_features], final_activation=False

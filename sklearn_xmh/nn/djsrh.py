@@ -76,7 +76,10 @@ class DJSRHLoss(nn.Module):
 
     ``L = w_I MSE(B_I B_I^T, S) + MSE(B_I B_T^T, S) + w_T MSE(B_T B_T^T, S)`` with
     L2-normalised relaxed codes ``B_I``, ``B_T`` and ``S`` from :func:`joint_semantics_affinity`
-    on the batch's input features (DJSRH, eq. 5-7). Each MSE is the mean over all ``m**2`` entries.
+    (DJSRH, eq. 5-7). Each MSE is the mean over all ``m**2`` entries. The affinity reads the
+    batch's ``X["image_affinity"]`` and ``X["text_affinity"]`` where it holds them (the features
+    as given, as the reference computes it on raw AlexNet features and bags of words), else the
+    network inputs ``X["image"]`` and ``X["text"]``.
 
     Parameters
     ----------
@@ -107,7 +110,11 @@ class DJSRHLoss(nn.Module):
         codes_image, codes_text = y_pred
         with torch.no_grad():
             S = joint_semantics_affinity(
-                X["image"], X["text"], beta=self.beta, eta=self.eta, mu=self.mu
+                X.get("image_affinity", X["image"]),
+                X.get("text_affinity", X["text"]),
+                beta=self.beta,
+                eta=self.eta,
+                mu=self.mu,
             )
         B_image = F.normalize(codes_image, dim=1)
         B_text = F.normalize(codes_text, dim=1)

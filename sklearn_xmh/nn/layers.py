@@ -7,7 +7,6 @@ from numbers import Integral, Real
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from torch import nn
-from torch.nn import functional as F
 
 _POSITIVE = [Interval(Integral, 1, None, closed="left")]
 # The shape arguments of every method's module.
@@ -60,10 +59,11 @@ class CrossModalModule(nn.Module, metaclass=ABCMeta):
         "activation": [type],
         "final_activation": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "input_dropout": [Interval(Real, 0, 1, closed="left")],
     },
     prefer_skip_nested_validation=True,
 )
-def make_mlp(sizes, *, activation=nn.ReLU, final_activation=True, dropout=0.0):
+def make_mlp(sizes, *, activation=nn.ReLU, final_activation=True, dropout=0.0, input_dropout=0.0):
     """An MLP ``sizes[0] -> ... -> sizes[-1]`` with ``activation`` between layers.
 
     Parameters
@@ -76,8 +76,10 @@ def make_mlp(sizes, *, activation=nn.ReLU, final_activation=True, dropout=0.0):
         Whether the last layer is followed by ``activation`` too.
     dropout : float, default=0.0
         Dropout after each activation.
+    input_dropout : float, default=0.0
+        Dropout on the input, before the first layer.
     """
-    layers = []
+    layers = [nn.Dropout(input_dropout)] if input_dropout else []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2 or final_activation:
@@ -91,42 +93,53 @@ class AdaptiveTanh(nn.Module):
     """Adaptive Tanh (ATanh) of DBRC: ``tanh(alpha * h)``, a learnable positive ``alpha`` per bit.
 
     ``scaling="linear"`` computes ``tanh(alpha * h)``. ``scaling="nonlinear"`` computes
-    ``tanh(alpha * h + c * h**3)`` with ``alpha = softplus(a)`` and ``c = softplus(b)``, a positive,
-    monotone non-linear scale. These are our reading of the paper's linear and non-linear variants.
-    :meth:`penalty` is ``sum(1 / alpha**2)``, which training adds to push ``alpha`` up so that the
-    outputs approach +-1 while early gradients stay alive.
+    ``tanh(alpha * h + c * h**3)`` with learnable positive ``alpha`` and ``c``, a positive,
+    monotone non-linear scale. These are our reading of the paper's linear and non-linear
+    variants. ``scaling="fixed"`` keeps ``alpha = 1`` (a plain tanh, nothing learned): the
+    ablation of the mechanism.
+
+    The learned scales are parametrised by their logarithms, ``alpha = exp(log_alpha)``, so
+    that they stay positive without a clamp and an optimizer's step moves them by a factor
+    rather than an amount: ``alpha`` can grow as fast as :meth:`penalty` asks. Train
+    :meth:`scale_parameters` without weight decay, which would pull ``alpha`` back towards 0.
+    :meth:`penalty` is ``sum(1 / alpha**2)``, which training adds to push ``alpha`` up so that
+    the outputs approach +-1 while early gradients stay alive.
 
     Parameters
     ----------
     n_bits : int
         Width of the layer.
-    scaling : {"linear", "nonlinear"}
+    scaling : {"linear", "nonlinear", "fixed"}
         The scaling variant.
     """
 
     @validate_params(
-        {"n_bits": _POSITIVE, "scaling": [StrOptions({"linear", "nonlinear"})]},
+        {"n_bits": _POSITIVE, "scaling": [StrOptions({"linear", "nonlinear", "fixed"})]},
         prefer_skip_nested_validation=True,
     )
     def __init__(self, n_bits, *, scaling):
         super().__init__()
         self.scaling = scaling
-        # softplus(0.5413) == 1.0: both parametrisations start at alpha == 1.
-        init = 1.0 if scaling == "linear" else 0.5413
-        self.alpha_param = nn.Parameter(torch.full((n_bits,), init))
+        if scaling == "fixed":
+            self.register_buffer("log_alpha", torch.zeros(n_bits))
+        else:
+            self.log_alpha = nn.Parameter(torch.zeros(n_bits))
         if scaling == "nonlinear":
-            self.cubic_param = nn.Parameter(torch.full((n_bits,), -4.0))
+            # c starts small (0.018), so both variants start as tanh(h).
+            self.log_cubic = nn.Parameter(torch.full((n_bits,), -4.0))
 
     @property
     def alpha(self):
-        if self.scaling == "linear":
-            return self.alpha_param.clamp_min(1e-2)
-        return F.softplus(self.alpha_param)
+        return self.log_alpha.exp()
+
+    def scale_parameters(self):
+        """The learned scales (none for ``scaling="fixed"``), to train without weight decay."""
+        return list(self.parameters())
 
     def forward(self, h):
         scaled = self.alpha * h
         if self.scaling == "nonlinear":
-            scaled = scaled + F.softplus(self.cubic_param) * h.clamp(-3.0, 3.0) ** 3
+            scaled = scaled + self.log_cubic.exp() * h.clamp(-3.0, 3.0) ** 3
         return torch.tanh(scaled)
 
     def penalty(self):
@@ -172,13 +185,17 @@ class TwoTowers(CrossModalModule):
         Widths of each tower's hidden layers.
     activation : type of nn.Module, default=nn.ReLU
         The hidden layers' non-linearity.
+    dropout : tuple of float, default=(0.0, 0.0)
+        Dropout on the input of the image and of the text MLP (as AlexNet's classifier drops
+        its fc6 features before fc7); a custom network is left as it is.
     image_net, text_net : nn.Module or None, default=None
         A custom network (for example a :class:`ModuleTower`) to ``n_bits`` outputs that replaces
         a view's default MLP.
     """
 
     @validate_params(
-        {**SHAPE_CONSTRAINTS, "activation": [type]}, prefer_skip_nested_validation=True
+        {**SHAPE_CONSTRAINTS, "activation": [type], "dropout": [tuple, list]},
+        prefer_skip_nested_validation=True,
     )
     def __init__(
         self,
@@ -188,6 +205,7 @@ class TwoTowers(CrossModalModule):
         *,
         hidden_layer_sizes,
         activation=nn.ReLU,
+        dropout=(0.0, 0.0),
         image_net=None,
         text_net=None,
     ):
@@ -196,6 +214,8 @@ class TwoTowers(CrossModalModule):
         self.n_text_features = n_text_features
         self.n_bits = n_bits
         self.hidden_layer_sizes = tuple(hidden_layer_sizes)
+        if len(dropout) != 2:
+            raise ValueError(f"dropout must hold two rates (image, text), got {dropout!r}.")
         self.image_net, self.text_net = (
             net
             if net is not None
@@ -203,8 +223,11 @@ class TwoTowers(CrossModalModule):
                 [n_in, *self.hidden_layer_sizes, n_bits],
                 activation=activation,
                 final_activation=False,
+                input_dropout=rate,
             )
-            for net, n_in in zip((image_net, text_net), (n_image_features, n_text_features))
+            for net, n_in, rate in zip(
+                (image_net, text_net), (n_image_features, n_text_features), dropout
+            )
         )
 
     def image_tower(self):

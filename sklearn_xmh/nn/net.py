@@ -17,8 +17,9 @@ class CrossModalNet(NeuralNet):
     the inputs (reconstruction targets, batch affinities) as well as the outputs.
 
     Every batch also carries ``X["index"]``, the training row of each sample, so that a loss or
-    a training step can look up state kept over the whole training set (a graph, a memory bank).
-    The module's ``forward`` never sees it.
+    a training step can look up state kept over the whole training set (a graph, a memory bank),
+    and ``X`` may hold further inputs that only the loss reads (DJSRH's affinity features). The
+    module's ``forward`` sees only ``image`` and ``text``.
     """
 
     def get_dataset(self, X, y=None):
@@ -28,7 +29,7 @@ class CrossModalNet(NeuralNet):
 
     def infer(self, x, **fit_params):
         if isinstance(x, dict):
-            x = {key: value for key, value in x.items() if key != "index"}
+            x = {key: x[key] for key in ("image", "text")}
         return super().infer(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):

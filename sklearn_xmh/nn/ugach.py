@@ -96,12 +96,16 @@ _DIRECTIONS = (("image", "text"), ("text", "image"))
 class UGACHNet(CrossModalNet):
     """The adversarial UGACH net: ``module`` is the discriminator, ``generator`` the generator.
 
-    The first ``pretrain_epochs`` epochs train the discriminator on triplets whose negatives are
-    random non-neighbours. Every later epoch is one adversarial round: the discriminator trains
-    one epoch on triplets whose negatives the (fixed) generator samples, then the generator trains
-    one epoch by policy gradient, rewarded by the discriminator. Each batch of query items gives
-    triplets in both directions (image query / text items, text query / image items); positives
-    come from the correlation graph built at the start of :meth:`partial_fit`.
+    The discriminator first trains alone on triplets whose negatives are random non-neighbours,
+    for at most ``pretrain_epochs`` epochs and until its epoch loss plateaus (improves by less
+    than ``pretrain_tol``, relative, on its best so far). Every later epoch is one adversarial
+    round: the discriminator trains one epoch on triplets whose negatives the (fixed) generator
+    samples from its pool, the query's graph positives excluded; then the generator trains
+    ``generator_epochs`` epochs by policy gradient, rewarded by the discriminator. Each batch of
+    query items gives ``triplets_per_query`` triplets per query in both directions (image query /
+    text items, text query / image items); positives come from the correlation graph built at the
+    start of :meth:`partial_fit`. ``adversarial=False`` keeps the random negatives throughout:
+    the discriminator alone, the ablation of the game.
 
     The generator and its optimizer are registered in :meth:`initialize_module` and
     :meth:`initialize_optimizer`, so ``set_params(generator__hidden_layer_sizes=...)``,
@@ -117,15 +121,34 @@ class UGACHNet(CrossModalNet):
         ``hidden_layer_sizes`` unless ``generator__*`` arguments say otherwise.
     optimizer_generator : type, default=torch.optim.SGD
         The generator's optimizer; ``optimizer_generator__*`` keyword arguments configure it.
-    n_neighbors : int
-        Neighbours per view in the correlation graph.
+    n_neighbors : int or tuple of (int, int)
+        Neighbours per view in the correlation graph, or one count per view (image, text).
     pool_size : int or None
         Size of the random candidate pool the generator samples from; None takes 1/50 of the
         training items (at least 2), as the reference code.
     pretrain_epochs : int
-        Epochs of discriminator pre-training.
+        Most epochs of discriminator pre-training.
+    pretrain_tol : float, default=0.0
+        Pre-training ends once an epoch's loss is above ``(1 - pretrain_tol)`` times the best
+        epoch loss so far; 0 pre-trains for ``pretrain_epochs`` epochs.
+    adversarial : bool, default=True
+        Whether the adversarial rounds follow pre-training.
+    generator_init : {"discriminator", "random"}, default="discriminator"
+        ``"discriminator"`` starts the generator from the pre-trained discriminator's weights
+        (when both have the same shape), so that its first policy already ranks the pool by a
+        trained code; ``"random"`` keeps its own random initialisation.
+    generator_epochs : int, default=2
+        Generator epochs per adversarial round (as the reference code).
+    triplets_per_query : int, default=2
+        Triplets each query item gives per direction and epoch (as the reference code).
     n_jobs : int or None, default=None
         Parallel jobs of the correlation graph's neighbour search.
+
+    Attributes
+    ----------
+    adversarial_from_ : int or None
+        The first epoch (1-based) of the adversarial rounds; None while pre-training, and
+        always with ``adversarial=False``.
     """
 
     def __init__(
@@ -137,6 +160,11 @@ class UGACHNet(CrossModalNet):
         n_neighbors,
         pool_size,
         pretrain_epochs,
+        pretrain_tol=0.0,
+        adversarial=True,
+        generator_init="discriminator",
+        generator_epochs=2,
+        triplets_per_query=2,
         n_jobs=None,
         **kwargs,
     ):
@@ -146,6 +174,11 @@ class UGACHNet(CrossModalNet):
         self.n_neighbors = n_neighbors
         self.pool_size = pool_size
         self.pretrain_epochs = pretrain_epochs
+        self.pretrain_tol = pretrain_tol
+        self.adversarial = adversarial
+        self.generator_init = generator_init
+        self.generator_epochs = generator_epochs
+        self.triplets_per_query = triplets_per_query
         self.n_jobs = n_jobs
 
     def initialize_module(self):
@@ -156,6 +189,15 @@ class UGACHNet(CrossModalNet):
             shape = ("n_image_features", "n_text_features", "n_bits", "hidden_layer_sizes")
             params = {**{name: getattr(self.module_, name) for name in shape}, **params}
         self.generator_ = self.initialized_instance(self.generator, params)
+        if self.generator_init == "normal":
+            # The reference's initialisation: weights from a normal of standard deviation 0.1
+            # truncated at two, zero biases. Far wider than torch's default, it spreads the
+            # generator's scores, so that its first policy is already peaked.
+            for layer in self.generator_.modules():
+                if isinstance(layer, nn.Linear):
+                    nn.init.trunc_normal_(layer.weight, std=0.1, a=-0.2, b=0.2)
+                    nn.init.zeros_(layer.bias)
+        self.adversarial_from_ = None
         return self
 
     def initialize_optimizer(self, *args, **kwargs):
@@ -227,9 +269,28 @@ class UGACHNet(CrossModalNet):
         candidates = self.generator_.encode(item_view, self._views[item_view][pool])
         return pool, F.log_softmax(-pairwise_squared_distances(query, candidates), dim=1)
 
-    def _sample_from_generator(self, query_view, item_view, index):
+    def _sample_from_generator(self, query_view, item_view, index, exclude_positives=False):
+        """Items drawn from the generator's policy and their log-probabilities.
+
+        With ``exclude_positives`` the policy is renormalised over the pool items that are not
+        graph positives of the query (the reference code rejects those picks); a query whose
+        whole pool is positive keeps the full pool.
+        """
         pool, log_p = self._generator_policy(query_view, item_view, index)
-        choice = torch.multinomial(log_p.exp(), 1).squeeze(1)
+        probabilities = log_p.exp()
+        if exclude_positives:
+            neighbors, n_distinct = self._graph
+            rows = neighbors[index]
+            rows = torch.where(
+                torch.arange(rows.shape[1], device=rows.device) < n_distinct[index][:, None],
+                rows,
+                -1,
+            )
+            positive = (pool[None, :, None] == rows[:, None, :]).any(dim=2)
+            allowed = probabilities.masked_fill(positive, 0.0)
+            keep = allowed.sum(dim=1, keepdim=True) > 0
+            probabilities = torch.where(keep, allowed, probabilities)
+        choice = torch.multinomial(probabilities, 1).squeeze(1)
         return pool[choice], log_p.gather(1, choice[:, None]).squeeze(1)
 
     # ---- the two players' steps ----
@@ -246,13 +307,25 @@ class UGACHNet(CrossModalNet):
             player.encode(item_view, self._views[item_view][negatives]),
         )
 
+    def _is_adversarial(self):
+        """Whether the current epoch is an adversarial round."""
+        start = self.adversarial_from_
+        return self.adversarial and start is not None and len(self.history) >= start
+
+    def _queries(self, batch):
+        """The batch's query items, each repeated ``triplets_per_query`` times."""
+        index = batch[0]["index"].to(self.device).long()
+        return index.repeat(self.triplets_per_query)
+
     def _discriminator_loss(self, index, adversarial):
         loss = 0.0
         for query_view, item_view in _DIRECTIONS:
             positives = self._sample_positives(index)
             if adversarial:
                 with torch.no_grad():
-                    negatives, _ = self._sample_from_generator(query_view, item_view, index)
+                    negatives, _ = self._sample_from_generator(
+                        query_view, item_view, index, exclude_positives=True
+                    )
             else:
                 negatives = self._sample_non_neighbors(index)
             triplet = self._triplets(
@@ -264,10 +337,9 @@ class UGACHNet(CrossModalNet):
     def train_step(self, batch, **fit_params):
         """One discriminator update on a batch of query items, in both directions."""
         self._train_players(True)
-        index = batch[0]["index"].to(self.device).long()
-        adversarial = len(self.history) > self.pretrain_epochs
+        index = self._queries(batch)
         self.optimizer_.zero_grad()
-        loss = self._discriminator_loss(index, adversarial)
+        loss = self._discriminator_loss(index, self._is_adversarial())
         loss.backward()
         self.optimizer_.step()
         return {"loss": loss.detach(), "y_pred": None}
@@ -275,7 +347,7 @@ class UGACHNet(CrossModalNet):
     def generator_step(self, batch, **fit_params):
         """One generator update by policy gradient on a batch of query items (UGACH, eq. 8)."""
         self._train_players(True)
-        index = batch[0]["index"].to(self.device).long()
+        index = self._queries(batch)
         self.optimizer_generator_.zero_grad()
         loss = 0.0
         for query_view, item_view in _DIRECTIONS:
@@ -295,23 +367,48 @@ class UGACHNet(CrossModalNet):
         """The discriminator's triplet loss with random non-neighbour negatives: an unlabelled
         validation criterion."""
         self._train_players(False)
-        index = batch[0]["index"].to(self.device).long()
+        index = self._queries(batch)
         with torch.no_grad():
             loss = self._discriminator_loss(index, adversarial=False)
         return {"loss": loss, "y_pred": None}
 
+    def _end_pretraining(self):
+        """After a pre-training epoch: whether pre-training is over (its epoch budget spent,
+        or its loss on a plateau)."""
+        epoch = len(self.history)
+        if epoch >= self.pretrain_epochs:
+            return True
+        losses = [float(np.mean(row)) for row in self.history[:, "batches", :, "train_loss"]]
+        best = min(losses[:-1], default=np.inf)
+        return bool(self.pretrain_tol > 0 and losses[-1] > (1 - self.pretrain_tol) * best)
+
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        adversarial = training and iterator is not None and self._is_adversarial()
         super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
-        # After the discriminator's epoch of an adversarial round, the generator's epoch; its
-        # losses go to the history as ``generator_loss``.
         if not training or iterator is None:
             return
-        # A NaN in pre-training epochs keeps the epoch log's columns aligned.
+        # After the discriminator's epoch of an adversarial round, the generator's epochs; their
+        # mean loss goes to the history as ``generator_loss`` (NaN in pre-training epochs, which
+        # keeps the epoch log's columns aligned).
         loss = np.nan
-        if len(self.history) > self.pretrain_epochs:
-            super().run_single_epoch(
-                iterator, training, "generator", self.generator_step, **fit_params
-            )
+        if adversarial:
+            for _ in range(self.generator_epochs):
+                super().run_single_epoch(
+                    iterator, training, "generator", self.generator_step, **fit_params
+                )
             losses = self.history[-1, "batches", :, "generator_loss"]
             loss = float(np.mean(losses)) if losses else np.nan
+        elif self.adversarial and self.adversarial_from_ is None and self._end_pretraining():
+            self.adversarial_from_ = len(self.history) + 1
+            if self.generator_init == "discriminator":
+                self._copy_discriminator()
         self.history.record("generator_loss", loss)
+
+    def _copy_discriminator(self):
+        """Start the generator from the discriminator's weights, where their shapes agree."""
+        source = self.module_.state_dict()
+        target = self.generator_.state_dict()
+        if source.keys() == target.keys() and all(
+            source[key].shape == target[key].shape for key in source
+        ):
+            self.generator_.load_state_dict(source)

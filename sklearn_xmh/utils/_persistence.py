@@ -118,7 +118,9 @@ _TRUSTED = {
     # The torch layers of the default towers and of ModuleTower.
     "torch.nn.modules.activation.ReLU",
     "torch.nn.modules.activation.Tanh",
+    "torch.nn.modules.batchnorm.BatchNorm1d",
     "torch.nn.modules.container.Sequential",
+    "torch.nn.modules.dropout.Dropout",
     "torch.nn.modules.linear.Identity",
     "torch.nn.modules.linear.Linear",
 }

@@ -1,0 +1,176 @@
+"""What each mechanism buys: every method at its defaults beside each mechanism switched off.
+
+Every variant is fitted on the training pairs (the retrieval database) and queried with the test
+pairs, as ``bench_quality.py`` does: mAP@50 with stable ties, relevance = same class. Beside
+it, the health figures of :func:`sklearn_xmh.inspection.mechanism_health` on the training
+views: saturation (fraction of relaxed outputs with ``|u| >= 0.9``), ATanh's mean alpha and
+UGACH's policy entropy relative to uniform. Prints a markdown report, mean +- std over seeds.
+
+Usage::
+
+    python benchmarks/bench_ablation.py --data wiki --bits 32,64 --seeds 3 --save wiki.json
+    python benchmarks/bench_ablation.py --merge wiki.json uci.json
+"""
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from bench_quality import DATASETS, evaluate
+
+from sklearn_xmh.datasets import load_mat_dataset
+from sklearn_xmh.inspection import mechanism_health
+
+# method -> {variant: parameters}; the first variant of each method is its default.
+ABLATIONS = {
+    "cca-itq": {"default": {}},
+    "dbrc": {"default": {}, "fixed alpha (scaling='fixed')": {"scaling": "fixed"}},
+    "djsrh": {"default": {}, "no second-order term (eta=0)": {"eta": 0.0}},
+    "ugach": {
+        "default": {},
+        "discriminator alone (adversarial=False)": {"adversarial": False},
+    },
+    "chn": {
+        "default": {},
+        "no quantization term (quantization_weight=0)": {"quantization_weight": 0.0},
+    },
+}
+HEALTH = ("saturation", "alpha_mean", "alpha", "policy_entropy_ratio")
+DIRECTIONS = {"i2t": "I→T", "t2i": "T→I"}
+
+
+def run(datasets, methods, bits, seeds, log=print, save=None):
+    records = []
+    for name in datasets:
+        data = load_mat_dataset(DATASETS[name])
+        for n_bits in bits:
+            for seed in range(seeds):
+                for method in methods:
+                    for variant, params in ABLATIONS[method].items():
+                        seconds, scores, hasher = evaluate(
+                            method, n_bits, seed, data, params, return_estimator=True
+                        )
+                        health = {}
+                        if hasattr(hasher, "net_"):
+                            figures = mechanism_health(
+                                hasher, data.X_image_train, data.X_text_train
+                            )
+                            health = {
+                                key: float(np.mean(figures[key]))
+                                for key in HEALTH
+                                if key in figures
+                            }
+                        maps = {d: scores["mAP@50", d] for d in DIRECTIONS}
+                        records.append(
+                            dict(
+                                data=name,
+                                method=method,
+                                variant=variant,
+                                n_bits=n_bits,
+                                seed=seed,
+                                seconds=seconds,
+                                map=maps,
+                                health=health,
+                            )
+                        )
+                        log(
+                            f"{name} {method} [{variant}] {n_bits} bits seed {seed}: "
+                            f"fit {seconds:.1f}s, I→T {maps['i2t']:.3f}, T→I {maps['t2i']:.3f}, "
+                            + ", ".join(f"{k} {v:.3f}" for k, v in health.items())
+                        )
+                        if save is not None:
+                            save(records)
+    return records
+
+
+def _cell(values, fmt="{:.3f}"):
+    if not values:
+        return "—"
+    return f"{fmt.format(np.mean(values))} ± {fmt.format(np.std(values))}"
+
+
+def format_report(records):
+    datasets = list(dict.fromkeys(r["data"] for r in records))
+    bits = sorted({r["n_bits"] for r in records})
+    n_seeds = len({r["seed"] for r in records})
+    lines = []
+    for name in datasets:
+        rows = [r for r in records if r["data"] == name]
+        header = (
+            ["method", "variant"]
+            + [f"{DIRECTIONS[d]} {b}" for d in DIRECTIONS for b in bits]
+            + ["saturation", "alpha", "policy entropy", "fit s"]
+        )
+        lines += [f"### {name}: mAP@50, mean ± std over {n_seeds} seeds", ""]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for method, variant in dict.fromkeys((r["method"], r["variant"]) for r in rows):
+            mine = [r for r in rows if (r["method"], r["variant"]) == (method, variant)]
+            cells = [method, variant]
+            for direction in DIRECTIONS:
+                for n_bits in bits:
+                    cells.append(
+                        _cell([r["map"][direction] for r in mine if r["n_bits"] == n_bits])
+                    )
+
+            def health(key, fmt, mine=mine):
+                return _cell([r["health"][key] for r in mine if key in r["health"]], fmt)
+
+            alpha = "alpha_mean" if any("alpha_mean" in r["health"] for r in mine) else "alpha"
+            cells += [
+                health("saturation", "{:.2f}"),
+                health(alpha, "{:.1f}"),
+                health("policy_entropy_ratio", "{:.2f}"),
+                _cell([r["seconds"] for r in mine], "{:.0f}"),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default="wiki,uci", help="comma-separated data sets")
+    parser.add_argument("--bits", default="32,64", help="comma-separated code lengths")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0 .. seeds-1")
+    parser.add_argument("--methods", default=",".join(ABLATIONS))
+    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument("--save", help="also write the raw records to this JSON file")
+    parser.add_argument("--merge", nargs="+", help="report the records of these JSON files")
+    args = parser.parse_args(argv)
+    if args.merge:
+        records = [r for path in args.merge for r in json.loads(Path(path).read_text())]
+        print(format_report(records))
+        return
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    methods = [m for m in args.methods.split(",") if m]
+    unknown = sorted(set(methods) - ABLATIONS.keys())
+    if unknown:
+        parser.error(f"no ablations for {unknown}; known: {sorted(ABLATIONS)}")
+    save = None
+    if args.save:
+
+        def save(records):
+            Path(args.save).write_text(json.dumps(records))
+
+    start = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    records = run(
+        args.data.split(","),
+        methods,
+        [int(b) for b in args.bits.split(",")],
+        args.seeds,
+        log=lambda line: print(line, file=sys.stderr, flush=True),
+        save=save,
+    )
+    print(f"Started {start}; Python {platform.python_version()} on {platform.machine()}.\n")
+    print(format_report(records))
+
+
+if __name__ == "__main__":
+    main()

@@ -23,9 +23,9 @@ class DBRCHasher(BaseDeepHasher):
     alpha**2)`` pushes the outputs towards +-1 while early gradients stay alive. Each bit's
     pre-activation ``h`` is standardised over the batch (batch normalisation without affine
     parameters), so that ``alpha`` alone sets how binary the layer is: without it the network
-    shrinks the weights before ATanh as ``alpha`` grows, and the penalty buys no saturation. Modality dropout
-    (zeroing one view of a training pair and still reconstructing both) makes single-view queries
-    encode well: an image query is encoded as ``(x, 0)`` and a text query as ``(0, t)``.
+    shrinks the weights before ATanh as ``alpha`` grows, and the penalty buys no saturation.
+    Modality dropout (zeroing one view of a training pair and still reconstructing both) makes
+    single-view queries encode well: an image query is encoded as ``(x, 0)`` and a text query as ``(0, t)``.
 
     Read more in the :ref:`User Guide <methods>`.
 

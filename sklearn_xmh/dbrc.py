@@ -25,7 +25,8 @@ class DBRCHasher(BaseDeepHasher):
     parameters), so that ``alpha`` alone sets how binary the layer is: without it the network
     shrinks the weights before ATanh as ``alpha`` grows, and the penalty buys no saturation.
     Modality dropout (zeroing one view of a training pair and still reconstructing both) makes
-    single-view queries encode well: an image query is encoded as ``(x, 0)`` and a text query as ``(0, t)``.
+    single-view queries encode well: an image query is encoded as ``(x, 0)`` and a text query
+    as ``(0, t)``.
 
     Read more in the :ref:`User Guide <methods>`.
 

@@ -160,8 +160,13 @@ def test_discriminator_alone_never_trains_the_generator(data):
 
 def test_rounds_train_the_generator_generator_epochs_times(data):
     hasher = fast(
-        UGACHHasher, "ugach", generator_epochs=3, triplets_per_query=2, pretrain_tol=0,
-        pretrain_epochs=1, max_epochs=2,
+        UGACHHasher,
+        "ugach",
+        generator_epochs=3,
+        triplets_per_query=2,
+        pretrain_tol=0,
+        pretrain_epochs=1,
+        max_epochs=2,
     )
     net = hasher.fit(data.X_image, data.X_text).net_
     batches = net.history[-1, "batches"]

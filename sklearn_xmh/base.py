@@ -545,6 +545,10 @@ class BaseDeepHasher(BaseCrossModalHasher):
             else:
                 net = self._make_net(X_image, X_text)
                 net.fit(data, labels)
+        if self.accelerator is not None:
+            from .nn.net import broadcast_buffers
+
+            broadcast_buffers(net.module_)
         self.net_ = net
         self.history_ = net.history
         net.module_.eval()

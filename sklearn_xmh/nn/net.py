@@ -84,6 +84,21 @@ class AcceleratedCrossModalNet(CrossModalAccelerateMixin, CrossModalNet):
     """:class:`CrossModalNet` trained through accelerate."""
 
 
+@validate_params({"module": [nn.Module]}, prefer_skip_nested_validation=True)
+def broadcast_buffers(module):
+    """Copy ``module``'s buffers (batch-norm running statistics) from process 0 to every process.
+
+    ``DistributedDataParallel`` broadcasts them before each forward, so after the last training
+    step each process still holds the statistics its own batch left; this makes every process
+    encode alike. Without an initialised process group it does nothing.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        for buffer in module.buffers():
+            dist.broadcast(buffer.data, src=0)
+
+
 # The accelerate variant of each net class that supports it.
 _ACCELERATED = {CrossModalNet: AcceleratedCrossModalNet}
 

@@ -87,10 +87,12 @@ def run(datasets, methods, bits, seeds, log=print, save=None):
     return records
 
 
-def _cell(values, fmt="{:.3f}"):
+def _cell(values, fmt="{:.3f}", n_seeds=None):
+    """mean ± std; the number of seeds when it is not all of them."""
     if not values:
         return "—"
-    return f"{fmt.format(np.mean(values))} ± {fmt.format(np.std(values))}"
+    cell = f"{fmt.format(np.mean(values))} ± {fmt.format(np.std(values))}"
+    return cell + (f" (n={len(values)})" if n_seeds and len(values) != n_seeds else "")
 
 
 def format_report(records):
@@ -112,9 +114,8 @@ def format_report(records):
             cells = [method, variant]
             for direction in DIRECTIONS:
                 for n_bits in bits:
-                    cells.append(
-                        _cell([r["map"][direction] for r in mine if r["n_bits"] == n_bits])
-                    )
+                    values = [r["map"][direction] for r in mine if r["n_bits"] == n_bits]
+                    cells.append(_cell(values, n_seeds=n_seeds))
 
             def health(key, fmt, mine=mine):
                 return _cell([r["health"][key] for r in mine if key in r["health"]], fmt)

@@ -68,7 +68,9 @@ class DBRCHasher(BaseDeepHasher):
         how well the codes keep each pair's feature-space neighbourhood
         (``benchmarks/cv_defaults.py``); without it the network memorises the training pairs.
     batch_size : int, default=64
-        Training mini-batch size.
+        Training mini-batch size. The last incomplete batch of an epoch is dropped (its pairs
+        train in other epochs, as the order is shuffled) unless it is the only one: the hash
+        layer standardises each bit over the batch.
     max_epochs : int, default=30
         Training epochs.
     %(deep_parameters)s
@@ -175,6 +177,11 @@ class DBRCHasher(BaseDeepHasher):
         self._set_module_params(kwargs)
 
     def _check_training_views(self, X_image, X_text):
+        if X_image.shape[0] < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 training pairs, got n_samples = "
+                f"{X_image.shape[0]}: its hash layer standardises each bit over a batch."
+            )
         for view, loss, X in (
             ("image", self.image_loss, X_image),
             ("text", self.text_loss, X_text),
@@ -207,7 +214,13 @@ class DBRCHasher(BaseDeepHasher):
         # ATanh's scales: their own learning rate, and no weight decay, which would pull them
         # towards 0 against the penalty.
         group = {"lr": self.alpha_learning_rate, "weight_decay": 0.0}
-        return {**super()._net_params(), "optimizer__param_groups": [("hash_layer.2.*", group)]}
+        # The batch-standardised hash layer cannot train on a batch of one pair: the last short
+        # batch of an epoch is dropped (kept when it is the only one).
+        return {
+            **super()._net_params(),
+            "optimizer__param_groups": [("hash_layer.2.*", group)],
+            "iterator_train__drop_last": True,
+        }
 
     def _build_loss(self):
         from .nn import DBRCLoss

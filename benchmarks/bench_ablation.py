@@ -39,7 +39,8 @@ ABLATIONS = {
         "no quantization term (quantization_weight=0)": {"quantization_weight": 0.0},
     },
 }
-HEALTH = ("saturation", "alpha_mean", "alpha", "policy_entropy_ratio")
+# DBRC's alpha is per bit and DJSRH's one scale: both are kept as their mean.
+HEALTH = ("saturation", "alpha", "policy_entropy_ratio")
 DIRECTIONS = {"i2t": "I→T", "t2i": "T→I"}
 
 
@@ -120,10 +121,9 @@ def format_report(records):
             def health(key, fmt, mine=mine):
                 return _cell([r["health"][key] for r in mine if key in r["health"]], fmt)
 
-            alpha = "alpha_mean" if any("alpha_mean" in r["health"] for r in mine) else "alpha"
             cells += [
                 health("saturation", "{:.2f}"),
-                health(alpha, "{:.1f}"),
+                health("alpha", "{:.1f}"),
                 health("policy_entropy_ratio", "{:.2f}"),
                 _cell([r["seconds"] for r in mine], "{:.0f}"),
             ]

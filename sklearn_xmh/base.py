@@ -154,10 +154,11 @@ class BaseCrossModalHasher(
                 self.image_preprocessor, sparse=is_sparse(X)
             )
             self.text_preprocessor_ = make_preprocessor(self.text_preprocessor, sparse=is_sparse(y))
-            X_image = as_dense_float32(self.image_preprocessor_.fit_transform(flatten_samples(X)))
-            X_text = as_dense_float32(self.text_preprocessor_.fit_transform(flatten_samples(y)))
+            X_flat, y_flat = flatten_samples(X), flatten_samples(y)
+            X_image = as_dense_float32(self.image_preprocessor_.fit_transform(X_flat))
+            X_text = as_dense_float32(self.text_preprocessor_.fit_transform(y_flat))
             self._check_training_views(X_image, X_text)
-            inputs = self._training_inputs(flatten_samples(X), flatten_samples(y))
+            inputs = self._training_inputs(X_flat, y_flat)
             image_tower, text_tower = self._fit_towers(
                 X_image, X_text, labels, random_state, **inputs
             )

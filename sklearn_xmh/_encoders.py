@@ -59,6 +59,25 @@ def make_preprocessor(preprocessor, *, sparse=False):
     return clone(preprocessor)
 
 
+def fit_preprocessor(preprocessor, X, *, block_size=65536):
+    """Fit an unfitted ``preprocessor`` on the view ``X``, flattening its samples.
+
+    An out-of-core view (``numpy.memmap``, ``h5py`` dataset, dask array) is streamed through
+    ``partial_fit`` a block at a time when the preprocessor has it (``StandardScaler``,
+    ``MaxAbsScaler``, ``MinMaxScaler``); a preprocessor without ``partial_fit`` is fitted on the
+    whole view in memory. An in-memory view is fitted with ``fit``.
+    """
+    from .utils._views import is_out_of_core, iter_blocks, read_block
+
+    if not is_out_of_core(X):
+        return preprocessor.fit(flatten_samples(X))
+    if not hasattr(preprocessor, "partial_fit"):
+        return preprocessor.fit(flatten_samples(read_block(X, 0, X.shape[0])))
+    for _, block in iter_blocks(X, block_size):
+        preprocessor.partial_fit(flatten_samples(np.asarray(block, dtype=np.float32)))
+    return preprocessor
+
+
 class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Encode one view (image or text) to binary codes with a fixed hash function.
 
@@ -219,14 +238,16 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return np.concatenate(outputs)
 
     def _project_batch(self, X):
-        X = as_dense_float32(X)
         if not _is_torch(self.tower_):
-            return self.tower_(X)
+            return self.tower_(as_dense_float32(X))
         import torch
 
+        from .nn.data import to_batch_tensor
+
+        # A sparse batch stays sparse: the default towers multiply only its stored values.
         self.tower_.eval()
         with torch.inference_mode():
-            return self.tower_(torch.from_numpy(X).to(self.device_)).cpu().numpy()
+            return self.tower_(to_batch_tensor(X, self.device_)).cpu().numpy()
 
     @property
     def _n_features_out(self):

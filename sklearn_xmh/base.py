@@ -10,8 +10,9 @@ Hooks, called in this order by :meth:`BaseCrossModalHasher.fit`:
 
 - ``_prepare_labels(labels, n_samples)``: the labels training receives (None for unsupervised
   methods, which never see them);
-- ``_check_training_views(X_image, X_text)``: method-specific checks of the preprocessed views;
-- ``_fit_towers(X_image, X_text, labels, random_state)``: learn the two hash functions. The deep
+- ``_check_training_views(image, text)``: method-specific checks of the training views;
+- ``_training_inputs(X, y)``: further inputs a loss reads (DJSRH's affinity features);
+- ``_fit_towers(image, text, labels, random_state)``: learn the two hash functions. The deep
   base class implements it as the training driver, which in turn calls ``_build_module``,
   ``_build_loss``, ``_net_params``, ``_net_class`` and ``_method_callbacks``.
 """
@@ -35,18 +36,17 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._encoders import ModalityEncoder, make_preprocessor
+from ._encoders import ModalityEncoder, fit_preprocessor, make_preprocessor
 from .utils._codes import CODE_FORMATS
 from .utils._validation import (
-    as_dense_float32,
     check_labels,
-    flatten_samples,
     is_sparse,
     loadable_device,
     resolve_device,
     validate_view,
     validate_views,
 )
+from .utils._views import TrainingView, read_block
 
 
 @contextmanager
@@ -102,11 +102,13 @@ class BaseCrossModalHasher(
             return None
         return check_labels(labels, n_samples, required=True, estimator=self)
 
-    def _check_training_views(self, X_image, X_text):
-        """Hook: method-specific checks of the preprocessed training views; raise ValueError."""
+    def _check_training_views(self, image, text):
+        """Hook: method-specific checks of the training views, two
+        :class:`~sklearn_xmh.utils._views.TrainingView` (preprocessed batches); raise ValueError."""
 
     def _training_inputs(self, X, y):
-        """Hook: further training inputs computed from the views as given (flattened rows).
+        """Hook: further training inputs, from the views as given (wrap them in a
+        :class:`~sklearn_xmh.utils._views.TrainingView` without preprocessor to read their rows).
 
         They reach :meth:`_fit_towers` as keyword arguments; a deep hasher's loss finds them
         in its batches beside the preprocessed views (DJSRH's affinity reads the features as
@@ -115,12 +117,14 @@ class BaseCrossModalHasher(
         return {}
 
     @abstractmethod
-    def _fit_towers(self, X_image, X_text, labels, random_state):
+    def _fit_towers(self, image, text, labels, random_state):
         """Learn the hash functions; return ``(image_tower, text_tower)``.
 
-        ``X_image`` and ``X_text`` are preprocessed dense float32 arrays; ``labels`` is what
-        :meth:`_prepare_labels` returned. Each tower maps a batch of preprocessed rows to real
-        pre-binarisation outputs ``(n, n_bits)`` whose signs are the bits.
+        ``image`` and ``text`` are :class:`~sklearn_xmh.utils._views.TrainingView` objects,
+        which read preprocessed float32 batches (CSR for a sparse view) and can
+        :meth:`~sklearn_xmh.utils._views.TrainingView.materialize` the whole view; ``labels``
+        is what :meth:`_prepare_labels` returned. Each tower maps a batch of preprocessed rows
+        to real pre-binarisation outputs ``(n, n_bits)`` whose signs are the bits.
         """
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -150,18 +154,19 @@ class BaseCrossModalHasher(
             random_state = check_random_state(self.random_state)
             # Towers train on flat rows; a custom module gets each sample's shape back.
             self._input_shapes = {"image": X.shape[1:], "text": y.shape[1:]}
-            self.image_preprocessor_ = make_preprocessor(
-                self.image_preprocessor, sparse=is_sparse(X)
+            self.image_preprocessor_ = fit_preprocessor(
+                make_preprocessor(self.image_preprocessor, sparse=is_sparse(X)), X
             )
-            self.text_preprocessor_ = make_preprocessor(self.text_preprocessor, sparse=is_sparse(y))
-            X_flat, y_flat = flatten_samples(X), flatten_samples(y)
-            X_image = as_dense_float32(self.image_preprocessor_.fit_transform(X_flat))
-            X_text = as_dense_float32(self.text_preprocessor_.fit_transform(y_flat))
-            self._check_training_views(X_image, X_text)
-            inputs = self._training_inputs(X_flat, y_flat)
-            image_tower, text_tower = self._fit_towers(
-                X_image, X_text, labels, random_state, **inputs
+            self.text_preprocessor_ = fit_preprocessor(
+                make_preprocessor(self.text_preprocessor, sparse=is_sparse(y)), y
             )
+            # The views stay as given (sparse stays sparse, out-of-core stays on disk); the
+            # towers read them a batch at a time through the fitted preprocessors.
+            image = TrainingView(X, self.image_preprocessor_)
+            text = TrainingView(y, self.text_preprocessor_)
+            self._check_training_views(image, text)
+            inputs = self._training_inputs(X, y)
+            image_tower, text_tower = self._fit_towers(image, text, labels, random_state, **inputs)
             self.image_encoder_ = self._make_encoder(
                 image_tower, self.image_preprocessor_, "image", X
             )
@@ -170,13 +175,14 @@ class BaseCrossModalHasher(
         return self
 
     def _make_encoder(self, tower, preprocessor, modality, X):
+        # The preprocessor is frozen, so the encoder's fit only needs the shape of a sample.
         return ModalityEncoder(
             tower,
             preprocessor=FrozenEstimator(preprocessor),
             modality=modality,
             code_format=self.code_format,
             device=getattr(self, "device_", "cpu"),
-        ).fit(X)
+        ).fit(read_block(X, 0, min(2, X.shape[0])))
 
     def _allow_nd(self):
         return (False, False)
@@ -441,13 +447,13 @@ class BaseDeepHasher(BaseCrossModalHasher):
         """``(name, callback)`` pairs the method itself needs (schedules, logging)."""
         return []
 
-    def _make_net(self, X_image, X_text):
+    def _make_net(self, image, text):
         from skorch.callbacks import EarlyStopping, ProgressBar
         from skorch.dataset import ValidSplit
 
         from .nn import CrossModalModule, NonFiniteLossGuard, accelerated
 
-        module = self._build_module(X_image.shape[1], X_text.shape[1])
+        module = self._build_module(image.n_features, text.n_features)
         if not isinstance(module, CrossModalModule):
             raise TypeError(
                 f"{type(self).__name__}._build_module must return a CrossModalModule, got "
@@ -476,9 +482,16 @@ class BaseDeepHasher(BaseCrossModalHasher):
                 # says, and AccelerateMixin's default sink is the accelerator's main-process
                 # print: keep ``print`` for a silent fit.
                 placement["callbacks__print_log__sink"] = print
+        params = self._net_params()
+        sparse_views = tuple(
+            name for name, view in (("image", image), ("text", text)) if view.sparse
+        )
+        if sparse_views and self.accelerator is None:
+            params = _lazy_optimizers(params)
         return net_class(
             module=module,
             criterion=self._build_loss(),
+            sparse_views=sparse_views,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=(
@@ -487,7 +500,7 @@ class BaseDeepHasher(BaseCrossModalHasher):
             callbacks=callbacks,
             verbose=int(self.verbose),
             **placement,
-            **self._net_params(),
+            **params,
         )
 
     # ---- persistence ----
@@ -518,7 +531,7 @@ class BaseDeepHasher(BaseCrossModalHasher):
         if hasattr(self, "device_"):
             self.device_ = loadable_device(self.device_, type(self).__name__)
 
-    def _fit_towers(self, X_image, X_text, labels, random_state, **inputs):
+    def _fit_towers(self, image, text, labels, random_state, **inputs):
         import torch
 
         self._check_extra_params()
@@ -528,12 +541,12 @@ class BaseDeepHasher(BaseCrossModalHasher):
             else str(self.accelerator.device)
         )
         seed = int(random_state.randint(np.iinfo(np.int32).max))
-        data = {"image": X_image, "text": X_text, **inputs}
+        data = {"image": image, "text": text, **inputs}
         continuing = (
             self.warm_start
             and hasattr(self, "net_")
             and (self.net_.module_.n_image_features, self.net_.module_.n_text_features)
-            == (X_image.shape[1], X_text.shape[1])
+            == (image.n_features, text.n_features)
         )
         cuda = [torch.device(self.device_).index or 0] if self.device_.startswith("cuda") else []
         # Seed torch (weights, batch order, dropout) without touching the caller's global RNG.
@@ -544,7 +557,7 @@ class BaseDeepHasher(BaseCrossModalHasher):
                 net.set_params(max_epochs=self.max_epochs)
                 net.partial_fit(data, labels)
             else:
-                net = self._make_net(X_image, X_text)
+                net = self._make_net(image, text)
                 net.fit(data, labels)
         if self.accelerator is not None:
             from .nn.net import broadcast_buffers
@@ -557,3 +570,20 @@ class BaseDeepHasher(BaseCrossModalHasher):
 
 
 _MODULE_PREFIXES = ("image_module__", "text_module__")
+
+
+def _lazy_optimizers(params):
+    """Net parameters with every plain SGD optimizer replaced by :class:`~sklearn_xmh.nn.LazySGD`,
+    which steps a sparse view's first layer on the rows of the batch only, as SGD would."""
+    import torch
+
+    from .nn import LazySGD
+
+    return {
+        key: LazySGD
+        if (key == "optimizer" or key.startswith("optimizer_"))
+        and "__" not in key
+        and value is torch.optim.SGD
+        else value
+        for key, value in params.items()
+    }

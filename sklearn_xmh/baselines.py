@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import Interval
 
 from ._encoders import LinearProjection
 from .base import BaseCrossModalHasher
+from .utils._validation import as_dense_float32
 
 
 def _inverse_sqrt(C):
@@ -104,9 +105,10 @@ class CCAITQHasher(BaseCrossModalHasher):
         self.code_format = code_format
         self.random_state = random_state
 
-    def _fit_towers(self, X_image, X_text, labels, random_state):
-        X_image = X_image.astype(np.float64)
-        X_text = X_text.astype(np.float64)
+    def _fit_towers(self, image, text, labels, random_state):
+        # A linear fit needs every row at once: the preprocessed views, dense, in memory.
+        X_image = as_dense_float32(image.materialize()).astype(np.float64)
+        X_text = as_dense_float32(text.materialize()).astype(np.float64)
         mean_image, mean_text = X_image.mean(axis=0), X_text.mean(axis=0)
         Xc, Yc = X_image - mean_image, X_text - mean_text
         n = max(X_image.shape[0] - 1, 1)

@@ -176,20 +176,21 @@ class DBRCHasher(BaseDeepHasher):
         self.text_module = text_module
         self._set_module_params(kwargs)
 
-    def _check_training_views(self, X_image, X_text):
-        if X_image.shape[0] < 2:
+    def _check_training_views(self, image, text):
+        if image.n_samples < 2:
             raise ValueError(
                 f"{type(self).__name__} needs at least 2 training pairs, got n_samples = "
-                f"{X_image.shape[0]}: its hash layer standardises each bit over a batch."
+                f"{image.n_samples}: its hash layer standardises each bit over a batch."
             )
-        for view, loss, X in (
-            ("image", self.image_loss, X_image),
-            ("text", self.text_loss, X_text),
-        ):
-            if loss == "bce" and X.size and (X.min() < 0 or X.max() > 1):
+        for name, loss, view in (("image", self.image_loss, image), ("text", self.text_loss, text)):
+            if loss != "bce":
+                continue
+            low = min((block.min() for block in view.blocks()), default=0.0)
+            high = max((block.max() for block in view.blocks()), default=0.0)
+            if low < 0 or high > 1:
                 raise ValueError(
-                    f"{view}_loss='bce' needs {view} features in [0, 1] after preprocessing, got "
-                    f"[{X.min():.3g}, {X.max():.3g}]; use {view}_preprocessor='passthrough' on "
+                    f"{name}_loss='bce' needs {name} features in [0, 1] after preprocessing, got "
+                    f"[{low:.3g}, {high:.3g}]; use {name}_preprocessor='passthrough' on "
                     "binary bag-of-words, or the 'mse' loss."
                 )
 

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval
 
 from .base import BaseDeepHasher
 from .utils._docs import fill_doc
-from .utils._validation import as_dense_float32
+from .utils._views import TrainingView
 
 
 @fill_doc
@@ -202,7 +202,8 @@ class DJSRHHasher(BaseDeepHasher):
         )
 
     def _training_inputs(self, X, y):
-        return {"image_affinity": as_dense_float32(X), "text_affinity": as_dense_float32(y)}
+        # The views as given, read batch by batch beside the preprocessed ones (no copy).
+        return {"image_affinity": TrainingView(X), "text_affinity": TrainingView(y)}
 
     def _build_loss(self):
         from .nn import DJSRHLoss

@@ -93,6 +93,11 @@ class UGACHHasher(BaseDeepHasher):
         Total discriminator epochs, pre-training included; every epoch after pre-training is
         one adversarial round (a discriminator epoch on generated negatives, then
         ``generator_epochs`` generator epochs).
+    graph_algorithm : {"exact", "nndescent"}, default="exact"
+        The correlation graph's neighbour search: exact (``O(n**2)``), or the approximate
+        k-NN graph of pynndescent for hundreds of thousands of pairs (see
+        :func:`~sklearn_xmh.neighbors.correlation_graph`; its recall is measured in
+        ``benchmarks/bench_scale.py``).
     n_jobs : int or None, default=None
         Parallel jobs of the correlation graph's neighbour search, as in
         :class:`~sklearn.neighbors.NearestNeighbors`.
@@ -150,6 +155,7 @@ class UGACHHasher(BaseDeepHasher):
         "margin": [Interval(Real, 0, None, closed="left"), None],
         "generator_learning_rate": [Interval(Real, 0, None, closed="neither")],
         "generator_weight_decay": [Interval(Real, 0, None, closed="left")],
+        "graph_algorithm": [StrOptions({"exact", "nndescent"})],
         "n_jobs": [Integral, None],
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
         "pretrain_tol": [Interval(Real, 0, 1, closed="left")],
@@ -191,6 +197,7 @@ class UGACHHasher(BaseDeepHasher):
         warm_start=False,
         verbose=0,
         random_state=None,
+        graph_algorithm="exact",
         n_jobs=None,
         image_module=None,
         text_module=None,
@@ -225,6 +232,7 @@ class UGACHHasher(BaseDeepHasher):
         self.warm_start = warm_start
         self.verbose = verbose
         self.random_state = random_state
+        self.graph_algorithm = graph_algorithm
         self.n_jobs = n_jobs
         self.image_module = image_module
         self.text_module = text_module
@@ -273,5 +281,6 @@ class UGACHHasher(BaseDeepHasher):
             "generator_init": self.generator_init,
             "generator_epochs": self.generator_epochs,
             "triplets_per_query": self.triplets_per_query,
+            "graph_algorithm": self.graph_algorithm,
             "n_jobs": self.n_jobs,
         }

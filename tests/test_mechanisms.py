@@ -9,7 +9,7 @@ import torch
 from sklearn_xmh import CHNHasher, DBRCHasher, DJSRHHasher, UGACHHasher
 from sklearn_xmh.inspection import mechanism_health
 from sklearn_xmh.neighbors import correlation_graph
-from sklearn_xmh.nn import AdaptiveTanh, DJSRHLoss, joint_semantics_affinity
+from sklearn_xmh.nn import AdaptiveTanh, CrossModalDataset, DJSRHLoss, joint_semantics_affinity
 
 from .conftest import FAST_PARAMS
 
@@ -101,10 +101,7 @@ def test_generated_negatives_exclude_the_querys_graph_positives(data):
     neighbors = torch.as_tensor(net.neighbors_)
     n_distinct = torch.as_tensor(net.n_distinct_)
     net._graph = (neighbors, n_distinct)
-    net._views = {
-        view: torch.as_tensor(values, dtype=torch.float32)
-        for view, values in (("image", data.X_image), ("text", data.X_text))
-    }
+    net._views = CrossModalDataset({"image": data.X_image, "text": data.X_text})
     index = torch.arange(240).repeat(5)
     try:
         excluded, _ = net._sample_from_generator("image", "text", index, exclude_positives=True)

@@ -5,6 +5,7 @@ import pickle
 
 import numpy as np
 import pytest
+from scipy import sparse
 from sklearn.base import clone
 from torch import nn
 
@@ -70,6 +71,10 @@ def test_trusted_types_are_exactly_what_the_library_needs(fitted, data):
         *(h.text_encoder_ for h in fitted),
         HammingIndex().fit(rng.integers(0, 2, (10, 8))),
         with_tower.fit(data.X_image, data.X_text, labels=data.labels),
+        # A sparse text view: its towers start with SparseLinear (and SparseDropout).
+        clone(ESTIMATORS[1])
+        .set_params(text_dropout=0.1)
+        .fit(data.X_image, sparse.csr_matrix(np.abs(data.X_text)), labels=data.labels),
     ]
     needed = set()
     for obj in objects:

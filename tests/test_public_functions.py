@@ -49,6 +49,7 @@ FUNCTIONS = [
     "sklearn_xmh.nn.accelerated",
     "sklearn_xmh.nn.register_accelerated",
     "sklearn_xmh.nn.unwrapped",
+    "sklearn_xmh.nn.sparse_inputs",
 ]
 
 # Torch modules and losses, validated in their ``__init__``.
@@ -56,6 +57,8 @@ CLASSES = [
     "sklearn_xmh.nn.AdaptiveTanh",
     "sklearn_xmh.nn.CHNModule",  # TwoTowers.__init__, which DJSRH and UGACH share
     "sklearn_xmh.nn.ModuleTower",
+    "sklearn_xmh.nn.SparseLinear",
+    "sklearn_xmh.nn.CrossModalDataset",
     "sklearn_xmh.nn.SingleViewTower",
     "sklearn_xmh.nn.DBRCModule",
     "sklearn_xmh.nn.DBRCLoss",

@@ -11,8 +11,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler, normalize
-from sklearn.utils import check_array
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..utils._validation import flatten_samples
 
@@ -95,29 +95,50 @@ def feature_neighbors(X, y, *, n_neighbors=20, n_jobs=None):
         "X_image": ["array-like", "sparse matrix"],
         "X_text": ["array-like", "sparse matrix"],
         "n_neighbors": [Interval(Integral, 1, None, closed="left"), tuple, list],
+        "algorithm": [StrOptions({"exact", "nndescent"})],
         "block_size": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": _N_JOBS,
+        "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
 )
-def correlation_graph(X_image, X_text, *, n_neighbors, block_size=2048, n_jobs=None):
+def correlation_graph(
+    X_image,
+    X_text,
+    *,
+    n_neighbors,
+    algorithm="exact",
+    block_size=2048,
+    n_jobs=None,
+    random_state=None,
+):
     """UGACH's correlation graph: each item's k nearest neighbours by image and by text.
 
-    Neighbours are Euclidean, found with :class:`sklearn.neighbors.NearestNeighbors` one block of
-    queries at a time, and every item is its own neighbour in both views. An item's neighbour set
-    is the union of its two lists.
+    Neighbours are Euclidean, and every item is its own neighbour in both views. An item's
+    neighbour set is the union of its two lists. The graph is kept as lists, in memory
+    ``O(n_samples * k)``; the views are searched one after the other.
 
     Parameters
     ----------
-    X_image : ndarray of shape (n_samples, n_image_features)
-    X_text : ndarray of shape (n_samples, n_text_features)
+    X_image : {array-like, sparse matrix} of shape (n_samples, n_image_features)
+    X_text : {array-like, sparse matrix} of shape (n_samples, n_text_features)
+        The views; a :class:`~sklearn_xmh.utils._views.TrainingView` is materialised (preprocessed)
+        for its own search only.
     n_neighbors : int or tuple of (int, int)
         Neighbours per view, the item itself included; clipped to ``n_samples``. A pair gives
         the image and the text view their own counts.
+    algorithm : {"exact", "nndescent"}, default="exact"
+        ``"exact"`` searches with :class:`sklearn.neighbors.NearestNeighbors`, one block of
+        queries at a time: ``O(n_samples**2 * n_features)`` work. ``"nndescent"`` builds an
+        approximate k-NN graph with :class:`pynndescent.NNDescent` (``pip install
+        pynndescent``), roughly ``O(n_samples log n_samples)``, for hundreds of thousands of
+        items; its recall is measured in ``benchmarks/bench_scale.py``.
     block_size : int, default=2048
-        Queries per ``kneighbors`` call, which bounds memory.
+        Queries per ``kneighbors`` call of the exact search, which bounds memory.
     n_jobs : int or None, default=None
         Parallel jobs of the neighbour search.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the approximate search.
 
     Returns
     -------
@@ -133,10 +154,18 @@ def correlation_graph(X_image, X_text, *, n_neighbors, block_size=2048, n_jobs=N
             "n_neighbors must be a positive int or a pair of positive ints (image, text), got "
             f"{n_neighbors!r}."
         )
-    lists = [
-        _kneighbors_with_self(X, int(k), block_size=block_size, n_jobs=n_jobs)
-        for X, k in zip((X_image, X_text), counts)
-    ]
+    if X_image.shape[0] != X_text.shape[0]:
+        raise ValueError(
+            f"X_image and X_text must hold the same items, got {X_image.shape[0]} and "
+            f"{X_text.shape[0]} rows."
+        )
+    search = _kneighbors_with_self if algorithm == "exact" else _nndescent_with_self
+    options = {"block_size": block_size} if algorithm == "exact" else {"random_state": random_state}
+    lists = []
+    for X, k in zip((X_image, X_text), counts):
+        X = X.materialize() if hasattr(X, "materialize") else X
+        lists.append(search(X, int(k), n_jobs=n_jobs, **options))
+        del X
     neighbors = np.sort(np.hstack(lists), axis=1)
     duplicate = np.zeros_like(neighbors, dtype=bool)
     duplicate[:, 1:] = neighbors[:, 1:] == neighbors[:, :-1]
@@ -146,6 +175,42 @@ def correlation_graph(X_image, X_text, *, n_neighbors, block_size=2048, n_jobs=N
     padding = np.arange(neighbors.shape[1])[None, :] >= n_distinct[:, None]
     neighbors = np.where(padding, neighbors[:, :1], neighbors)
     return neighbors, n_distinct.astype(np.int64)
+
+
+def _with_self(found, rows):
+    """``found`` (nearest first) with each row's own index replacing its farthest neighbour
+    where the search did not return it (exact duplicates, or an approximate miss)."""
+    missing = ~(found == rows[:, None]).any(axis=1)
+    found[missing, -1] = rows[missing]
+    return found
+
+
+def _nndescent_with_self(X, n_neighbors, *, n_jobs=None, random_state=None):
+    """Approximate :func:`_kneighbors_with_self` with :class:`pynndescent.NNDescent`."""
+    try:
+        from pynndescent import NNDescent
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "algorithm='nndescent' needs pynndescent: pip install pynndescent."
+        ) from exc
+    n_samples = X.shape[0]
+    k = min(n_neighbors, n_samples)
+    if n_samples <= 2 * k + 2:
+        return _kneighbors_with_self(X, k, n_jobs=n_jobs)
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    if not sparse.issparse(X):
+        X = np.ascontiguousarray(X, dtype=np.float32)
+    index = NNDescent(
+        X,
+        n_neighbors=max(k, 2),
+        metric="euclidean",
+        n_jobs=-1 if n_jobs is None else n_jobs,
+        random_state=seed,
+        compressed=True,
+        low_memory=True,
+    )
+    found = np.asarray(index.neighbor_graph[0][:, :k], dtype=np.int64)
+    return _with_self(found, np.arange(n_samples))
 
 
 def _kneighbors_with_self(X, n_neighbors, *, block_size=2048, n_jobs=None):
@@ -183,8 +248,5 @@ def _kneighbors_with_self(X, n_neighbors, *, block_size=2048, n_jobs=None):
     neighbors = np.empty((n_samples, index.n_neighbors), dtype=np.int64)
     for start in range(0, n_samples, block_size):
         rows = np.arange(start, min(start + block_size, n_samples))
-        found = index.kneighbors(X[rows], return_distance=False)
-        missing = ~(found == rows[:, None]).any(axis=1)
-        found[missing, -1] = rows[missing]
-        neighbors[rows] = found
+        neighbors[rows] = _with_self(index.kneighbors(X[rows], return_distance=False), rows)
     return neighbors

@@ -9,6 +9,7 @@ from .chn import (
     label_similarity,
     quantization_loss,
 )
+from .data import CrossModalDataset
 from .dbrc import DBRCLoss, DBRCModule
 from .djsrh import DJSRHAlphaSchedule, DJSRHLoss, DJSRHModule, joint_semantics_affinity
 from .layers import (
@@ -16,8 +17,11 @@ from .layers import (
     CrossModalModule,
     ModuleTower,
     SingleViewTower,
+    SparseDropout,
+    SparseLinear,
     TwoTowers,
     make_mlp,
+    sparse_inputs,
 )
 from .net import (
     AcceleratedCrossModalNet,
@@ -27,6 +31,7 @@ from .net import (
     register_accelerated,
     unwrapped,
 )
+from .optim import LazySGD
 from .ugach import (
     UGACHModule,
     UGACHNet,
@@ -42,6 +47,7 @@ __all__ = [
     "CHNLoss",
     "CHNModule",
     "CHNNet",
+    "CrossModalDataset",
     "CrossModalModule",
     "CrossModalNet",
     "DBRCLoss",
@@ -49,9 +55,12 @@ __all__ = [
     "DJSRHAlphaSchedule",
     "DJSRHLoss",
     "DJSRHModule",
+    "LazySGD",
     "ModuleTower",
     "NonFiniteLossGuard",
     "SingleViewTower",
+    "SparseDropout",
+    "SparseLinear",
     "TwoTowers",
     "UGACHModule",
     "UGACHNet",
@@ -64,6 +73,7 @@ __all__ = [
     "policy_gradient_loss",
     "quantization_loss",
     "register_accelerated",
+    "sparse_inputs",
     "triplet_hinge",
     "unwrapped",
 ]

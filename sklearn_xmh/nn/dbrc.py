@@ -7,6 +7,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from torch import nn
 from torch.nn import functional as F
 
+from .data import dense, scale_rows
 from .layers import SHAPE_CONSTRAINTS, AdaptiveTanh, CrossModalModule, SingleViewTower, make_mlp
 
 _RECONSTRUCTION = [StrOptions({"mse", "bce"})]
@@ -86,8 +87,10 @@ class DBRCModule(CrossModalModule):
     def forward(self, image, text):
         if self.training and self.modality_dropout > 0:
             draw = torch.rand(image.shape[0], 1, device=image.device)
-            image = image * (draw >= self.modality_dropout / 2)
-            text = text * ((draw < self.modality_dropout / 2) | (draw >= self.modality_dropout))
+            image = scale_rows(image, draw >= self.modality_dropout / 2)
+            text = scale_rows(
+                text, (draw < self.modality_dropout / 2) | (draw >= self.modality_dropout)
+            )
         codes = self.hash_layer(self.image_net(image) + self.text_net(text))
         return codes, self.image_decoder(codes), self.text_decoder(codes), self.atanh.penalty()
 
@@ -142,7 +145,7 @@ class DBRCLoss(nn.Module):
     def forward(self, y_pred, y_true, X):
         _, image_rec, text_rec, penalty = y_pred
         return (
-            self._reconstruction(self.image_loss, image_rec, X["image"])
-            + self._reconstruction(self.text_loss, text_rec, X["text"])
+            self._reconstruction(self.image_loss, image_rec, dense(X["image"]))
+            + self._reconstruction(self.text_loss, text_rec, dense(X["text"]))
             + self.alpha_penalty_weight * penalty
         )

@@ -10,6 +10,7 @@ from skorch.callbacks import Callback
 from torch import nn
 from torch.nn import functional as F
 
+from .data import dense
 from .layers import TwoTowers
 from .net import unwrapped
 
@@ -110,8 +111,8 @@ class DJSRHLoss(nn.Module):
         codes_image, codes_text = y_pred
         with torch.no_grad():
             S = joint_semantics_affinity(
-                X.get("image_affinity", X["image"]),
-                X.get("text_affinity", X["text"]),
+                dense(X.get("image_affinity", X["image"])),
+                dense(X.get("text_affinity", X["text"])),
                 beta=self.beta,
                 eta=self.eta,
                 mu=self.mu,

@@ -7,6 +7,7 @@ from numbers import Integral, Real
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from torch import nn
+from torch.nn import functional as F
 
 _POSITIVE = [Interval(Integral, 1, None, closed="left")]
 # The shape arguments of every method's module.
@@ -87,6 +88,146 @@ def make_mlp(sizes, *, activation=nn.ReLU, final_activation=True, dropout=0.0, i
             if dropout:
                 layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
+
+
+class SparseLinear(nn.Module):
+    """A linear layer ``x @ weight + bias`` that multiplies sparse input without densifying it.
+
+    The weight is stored one row per input feature, ``(in_features, out_features)``, so that a
+    sparse batch (a torch sparse COO or CSR tensor, as bags of words give) reads only the rows of
+    the features it holds, through :func:`torch.nn.functional.embedding_bag` with the batch's
+    values as per-sample weights. With ``sparse_grad=True`` the weight's gradient is a sparse
+    tensor over those rows too, for an optimizer that updates them lazily
+    (:class:`~sklearn_xmh.nn.LazySGD`); a dense batch is multiplied as usual.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    sparse_grad : bool, default=False
+        Whether sparse input gives the weight a sparse gradient.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_xmh.nn import SparseLinear
+    >>> layer = SparseLinear.from_linear(torch.nn.Linear(5, 3))
+    >>> x = torch.tensor([[0.0, 2.0, 0.0, 0.0, 1.0]])
+    >>> bool(torch.allclose(layer(x.to_sparse()), layer(x)))
+    True
+    """
+
+    @validate_params(
+        {"in_features": _POSITIVE, "out_features": _POSITIVE, "sparse_grad": ["boolean"]},
+        prefer_skip_nested_validation=True,
+    )
+    def __init__(self, in_features, out_features, *, sparse_grad=False):
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.sparse_grad = sparse_grad
+        linear = nn.Linear(in_features, out_features)
+        self.weight = nn.Parameter(linear.weight.detach().T.contiguous())
+        self.bias = nn.Parameter(linear.bias.detach().clone())
+
+    @classmethod
+    def from_linear(cls, linear, *, sparse_grad=False):
+        """The layer that computes what ``linear`` (an ``nn.Linear``) computes, from its weights."""
+        layer = cls.__new__(cls)
+        nn.Module.__init__(layer)
+        layer.in_features, layer.out_features = linear.in_features, linear.out_features
+        layer.sparse_grad = sparse_grad
+        layer.weight = nn.Parameter(linear.weight.detach().T.contiguous())
+        layer.bias = nn.Parameter(
+            linear.bias.detach().clone()
+            if linear.bias is not None
+            else torch.zeros(linear.out_features, device=linear.weight.device)
+        )
+        return layer
+
+    def forward(self, x):
+        if x.layout == torch.strided:
+            return torch.addmm(self.bias, x, self.weight)
+        if x.layout == torch.sparse_csr:
+            offsets, columns, values = x.crow_indices(), x.col_indices(), x.values()
+        else:
+            x = x.coalesce()
+            rows, columns = x.indices()
+            values = x.values()
+            offsets = torch.searchsorted(
+                rows, torch.arange(x.shape[0] + 1, device=rows.device, dtype=rows.dtype)
+            )
+        catch_up = getattr(self.weight, "_catch_up", None)
+        if catch_up is not None:
+            catch_up(columns)  # a lazy optimizer brings the rows read up to date first
+        out = F.embedding_bag(
+            columns,
+            self.weight,
+            offsets[:-1],
+            mode="sum",
+            per_sample_weights=values,
+            sparse=self.sparse_grad,
+            include_last_offset=False,
+        )
+        return out + self.bias
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}"
+
+
+class SparseDropout(nn.Dropout):
+    """:class:`torch.nn.Dropout` that also drops the stored values of a sparse input."""
+
+    def forward(self, x):
+        if x.layout == torch.strided:
+            return super().forward(x)
+        x = x.coalesce() if x.layout == torch.sparse_coo else x.to_sparse_coo().coalesce()
+        values = F.dropout(x.values(), self.p, self.training)
+        return torch.sparse_coo_tensor(
+            x.indices(), values, x.shape, check_invariants=False
+        ).coalesce()
+
+
+@validate_params(
+    {"module": [nn.Module], "views": [tuple, list, set], "sparse_grad": ["boolean"]},
+    prefer_skip_nested_validation=True,
+)
+def sparse_inputs(module, views, *, sparse_grad=False):
+    """Let the default towers of ``views`` read sparse batches, in place.
+
+    The first ``nn.Linear`` of each ``{view}_net`` (an ``nn.Sequential``) becomes a
+    :class:`SparseLinear` with the same weights, and a dropout before it a
+    :class:`SparseDropout`; a custom network is left alone (its tower densifies each batch).
+
+    Parameters
+    ----------
+    module : nn.Module
+        A :class:`CrossModalModule` whose towers are ``image_net`` / ``text_net``.
+    views : sequence of {"image", "text"}
+        The views whose batches are sparse.
+    sparse_grad : bool, default=False
+        Whether the new layers give sparse gradients (for :class:`~sklearn_xmh.nn.LazySGD`).
+
+    Returns
+    -------
+    module : nn.Module
+        ``module`` itself.
+    """
+    for view in views:
+        net = getattr(module, f"{view}_net", None)
+        if not isinstance(net, nn.Sequential):
+            continue
+        for i, layer in enumerate(net):
+            if type(layer) is nn.Dropout:
+                net[i] = SparseDropout(layer.p)
+            elif isinstance(layer, SparseLinear):
+                layer.sparse_grad = sparse_grad
+                break
+            elif type(layer) is nn.Linear:
+                net[i] = SparseLinear.from_linear(layer, sparse_grad=sparse_grad)
+                break
+            else:
+                break
+    return module
 
 
 class AdaptiveTanh(nn.Module):
@@ -279,5 +420,7 @@ class ModuleTower(nn.Module):
         self.activation = activation() if activation is not None else nn.Identity()
 
     def forward(self, x):
+        if x.layout != torch.strided:
+            x = x.to_dense()  # a custom module reads dense batches
         features = self.module(x.reshape(x.shape[0], *self.input_shape))
         return self.activation(self.head(features.flatten(1)))

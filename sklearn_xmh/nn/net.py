@@ -6,6 +6,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.hf import AccelerateMixin
 from torch import nn
+from torch.utils.data import DataLoader
 
 
 class CrossModalNet(NeuralNet):
@@ -16,15 +17,48 @@ class CrossModalNet(NeuralNet):
     criterion is a loss module called as ``criterion(y_pred, y_true, X)``, so that a loss can see
     the inputs (reconstruction targets, batch affinities) as well as the outputs.
 
-    Every batch also carries ``X["index"]``, the training row of each sample, so that a loss or
-    a training step can look up state kept over the whole training set (a graph, a memory bank),
-    and ``X`` may hold further inputs that only the loss reads (DJSRH's affinity features). The
-    module's ``forward`` sees only ``image`` and ``text``.
+    The views may be arrays or :class:`~sklearn_xmh.utils._views.TrainingView` objects (sparse,
+    or out of core); a :class:`~sklearn_xmh.nn.CrossModalDataset` reads each mini-batch in one
+    go, a sparse view's as a sparse tensor. Every batch also carries ``X["index"]``, the
+    training row of each sample, so that a loss or a training step can look up state kept over
+    the whole training set (a graph, a memory bank), and ``X`` may hold further inputs that
+    only the loss reads (DJSRH's affinity features). The module's ``forward`` sees only
+    ``image`` and ``text``.
+
+    Parameters
+    ----------
+    module, criterion, **kwargs
+        As for :class:`skorch.NeuralNet`.
+    sparse_views : tuple of str, default=()
+        The views whose batches are sparse: the first layer of their default towers becomes a
+        :class:`~sklearn_xmh.nn.SparseLinear` (see :func:`~sklearn_xmh.nn.sparse_inputs`), with
+        sparse gradients when the optimizer is a :class:`~sklearn_xmh.nn.LazySGD`.
     """
 
+    def __init__(self, module, *args, sparse_views=(), **kwargs):
+        super().__init__(module, *args, **kwargs)
+        self.sparse_views = sparse_views
+
+    def _sparse_grad(self, optimizer):
+        from .optim import LazySGD
+
+        return isinstance(optimizer, type) and issubclass(optimizer, LazySGD)
+
+    def initialize_module(self):
+        super().initialize_module()
+        if self.sparse_views:
+            from .layers import sparse_inputs
+
+            sparse_inputs(
+                self.module_, self.sparse_views, sparse_grad=self._sparse_grad(self.optimizer)
+            )
+        return self
+
     def get_dataset(self, X, y=None):
-        if isinstance(X, dict) and "index" not in X:
-            X = {**X, "index": np.arange(len(X["image"]))}
+        from .data import CrossModalDataset
+
+        if isinstance(X, dict):
+            return CrossModalDataset(X, y)
         return super().get_dataset(X, y)
 
     def infer(self, x, **fit_params):
@@ -36,14 +70,58 @@ class CrossModalNet(NeuralNet):
         return self.criterion_(y_pred, y_true, X)
 
     def get_iterator(self, dataset, training=False):
-        """skorch's iterator, except that ``iterator_train__drop_last=True`` keeps the last
-        incomplete batch when it is the only one: dropping it would leave nothing to train on."""
-        iterator = super().get_iterator(dataset, training=training)
-        if training and getattr(iterator, "drop_last", False) and len(iterator) == 0:
-            kwargs = self.get_params_for("iterator_train")
-            kwargs.update(batch_size=iterator.batch_size, drop_last=False)
-            iterator = self.iterator_train(dataset, **kwargs)
-        return iterator
+        """Mini-batches of ``dataset``, each read in one go when it is a
+        :class:`~sklearn_xmh.nn.CrossModalDataset` (or a subset of one).
+
+        The batches are those of a :class:`~torch.utils.data.DataLoader` with skorch's
+        ``iterator_train__*`` / ``iterator_valid__*`` options (the same rows in the same order,
+        for the same seed). ``iterator_train__drop_last=True`` keeps the last incomplete batch
+        when it is the only one: dropping it would leave nothing to train on.
+        """
+        from torch.utils.data import BatchSampler, RandomSampler, SequentialSampler
+
+        kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
+        batch_size = kwargs.pop("batch_size", self.batch_size)
+        batch_size = len(dataset) if batch_size == -1 else batch_size
+        if not _reads_batches(dataset):
+            return super().get_iterator(dataset, training=training)
+        shuffle, drop_last = kwargs.pop("shuffle", False), kwargs.pop("drop_last", False)
+        sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+        if drop_last and training and len(dataset) < batch_size:
+            drop_last = False
+        batches = BatchSampler(sampler, max(batch_size, 1), drop_last)
+        kwargs.setdefault("collate_fn", _batch_as_read)
+        return DataLoader(dataset, batch_sampler=batches, **kwargs)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        if training:
+            flush_lazy_optimizers(self)
+
+
+def flush_lazy_optimizers(net):
+    """Bring the lazily updated rows of ``net``'s optimizers up to date
+    (:meth:`~sklearn_xmh.nn.LazySGD.flush`); other optimizers are left alone."""
+    for name in net._optimizers:
+        optimizer = getattr(net, name + "_", None)
+        flush = getattr(getattr(optimizer, "optimizer", optimizer), "flush", None)
+        if callable(flush):
+            flush()
+
+
+def _reads_batches(dataset):
+    from torch.utils.data import Subset
+
+    from .data import CrossModalDataset
+
+    while isinstance(dataset, Subset):
+        dataset = dataset.dataset
+    return isinstance(dataset, CrossModalDataset)
+
+
+def _batch_as_read(batch):
+    """The collate function of batches that the dataset reads whole."""
+    return batch
 
 
 class NonFiniteLossGuard(Callback):

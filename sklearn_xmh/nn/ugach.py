@@ -6,12 +6,12 @@ from numbers import Real
 import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, validate_params
-from skorch.utils import to_tensor
 from torch import nn
 from torch.nn import functional as F
 
 from ..neighbors import correlation_graph
-from .layers import TwoTowers
+from .data import CrossModalDataset
+from .layers import TwoTowers, sparse_inputs
 from .net import CrossModalNet
 
 
@@ -141,6 +141,9 @@ class UGACHNet(CrossModalNet):
         Generator epochs per adversarial round (as the reference code).
     triplets_per_query : int, default=2
         Triplets each query item gives per direction and epoch (as the reference code).
+    graph_algorithm : {"exact", "nndescent"}, default="exact"
+        The correlation graph's neighbour search (see
+        :func:`~sklearn_xmh.neighbors.correlation_graph`).
     n_jobs : int or None, default=None
         Parallel jobs of the correlation graph's neighbour search.
 
@@ -165,6 +168,7 @@ class UGACHNet(CrossModalNet):
         generator_init="discriminator",
         generator_epochs=2,
         triplets_per_query=2,
+        graph_algorithm="exact",
         n_jobs=None,
         **kwargs,
     ):
@@ -179,6 +183,7 @@ class UGACHNet(CrossModalNet):
         self.generator_init = generator_init
         self.generator_epochs = generator_epochs
         self.triplets_per_query = triplets_per_query
+        self.graph_algorithm = graph_algorithm
         self.n_jobs = n_jobs
 
     def initialize_module(self):
@@ -189,6 +194,12 @@ class UGACHNet(CrossModalNet):
             shape = ("n_image_features", "n_text_features", "n_bits", "hidden_layer_sizes")
             params = {**{name: getattr(self.module_, name) for name in shape}, **params}
         self.generator_ = self.initialized_instance(self.generator, params)
+        if self.sparse_views:
+            sparse_inputs(
+                self.generator_,
+                self.sparse_views,
+                sparse_grad=self._sparse_grad(self.optimizer_generator),
+            )
         if self.generator_init == "normal":
             # The reference's initialisation: weights from a normal of standard deviation 0.1
             # truncated at two, zero biases. Far wider than torch's default, it spreads the
@@ -212,16 +223,22 @@ class UGACHNet(CrossModalNet):
     # ---- data: the views of all training items, and the graph over them ----
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
+        # The views, kept only while training: positives, negatives and the generator's pool
+        # are read from them a batch of rows at a time (sparse stays sparse).
+        self._views = CrossModalDataset({view: X[view] for view in ("image", "text")})
         self.neighbors_, self.n_distinct_ = correlation_graph(
-            np.asarray(X["image"]),
-            np.asarray(X["text"]),
+            self._views.views["image"],
+            self._views.views["text"],
             n_neighbors=self.n_neighbors,
+            algorithm=self.graph_algorithm,
             n_jobs=self.n_jobs,
+            # The approximate search is seeded from torch's generator, which the hasher seeds.
+            random_state=(
+                int(torch.randint(np.iinfo(np.int32).max, ()).item())
+                if self.graph_algorithm != "exact"
+                else None
+            ),
         )
-        # The full views, kept only while training: positives and negatives are looked up here.
-        self._views = {
-            view: to_tensor(np.asarray(X[view]), device=self.device) for view in ("image", "text")
-        }
         self._graph = (
             torch.as_tensor(self.neighbors_, device=self.device),
             torch.as_tensor(self.n_distinct_, device=self.device),
@@ -265,8 +282,8 @@ class UGACHNet(CrossModalNet):
         """
         n_samples = self._graph[0].shape[0]
         pool = torch.randperm(n_samples, device=index.device)[: self._pool_size()]
-        query = self.generator_.encode(query_view, self._views[query_view][index])
-        candidates = self.generator_.encode(item_view, self._views[item_view][pool])
+        query = self.generator_.encode(query_view, self._rows(query_view, index))
+        candidates = self.generator_.encode(item_view, self._rows(item_view, pool))
         return pool, F.log_softmax(-pairwise_squared_distances(query, candidates), dim=1)
 
     def _sample_from_generator(self, query_view, item_view, index, exclude_positives=False):
@@ -300,11 +317,15 @@ class UGACHNet(CrossModalNet):
         self.module_.train(training)
         self.generator_.train(training)
 
+    def _rows(self, view, index):
+        """The preprocessed training rows ``index`` of ``view``, on the net's device."""
+        return self._views.rows(view, index, self.device)
+
     def _triplets(self, player, query_view, item_view, index, positives, negatives):
         return (
-            player.encode(query_view, self._views[query_view][index]),
-            player.encode(item_view, self._views[item_view][positives]),
-            player.encode(item_view, self._views[item_view][negatives]),
+            player.encode(query_view, self._rows(query_view, index)),
+            player.encode(item_view, self._rows(item_view, positives)),
+            player.encode(item_view, self._rows(item_view, negatives)),
         )
 
     def _is_adversarial(self):

@@ -115,6 +115,8 @@ _TRUSTED = {
     "sklearn_xmh.nn.layers.AdaptiveTanh",
     "sklearn_xmh.nn.layers.ModuleTower",
     "sklearn_xmh.nn.layers.SingleViewTower",
+    "sklearn_xmh.nn.layers.SparseDropout",
+    "sklearn_xmh.nn.layers.SparseLinear",
     # The torch layers of the default towers and of ModuleTower.
     "torch.nn.modules.activation.ReLU",
     "torch.nn.modules.activation.Tanh",

@@ -56,26 +56,35 @@ def validate_views(estimator, X, y, *, reset=True, accept_sparse="csr", allow_nd
 
     Returns
     -------
-    X, y : validated float32 arrays or CSR matrices, ``y`` at least 2-D.
+    X, y : validated float32 arrays or CSR matrices, ``y`` at least 2-D. An out-of-core view
+        (``numpy.memmap``, ``h5py`` dataset, dask array) is checked a block at a time and
+        returned as it is.
     """
     if y is None:
         raise ValueError(
             f"{type(estimator).__name__} requires y to be passed, but the target y is None: "
             "the text view is required, call fit(X_image, X_text)."
         )
+    from ._views import check_finite_blocks, is_out_of_core
+
     with naming_view("image"):
-        X = validate_data(
-            estimator, X, reset=reset, **_view_params(estimator, accept_sparse, allow_nd[0])
-        )
+        params = _view_params(estimator, accept_sparse, allow_nd[0])
+        if is_out_of_core(X):
+            # Streamed: the first rows set the feature count, every block is checked for
+            # NaN / inf, and the view itself stays where it is.
+            validate_data(estimator, _first_rows(X), reset=reset, **params)
+            check_finite_blocks(X, name="X")
+        else:
+            X = validate_data(estimator, X, reset=reset, **params)
     with naming_view("text"):
-        y = check_array(
-            y,
-            input_name="y",
-            ensure_2d=False,
-            **_view_params(estimator, accept_sparse, allow_nd[1]),
-        )
-        if y.ndim == 1:
-            y = y.reshape(-1, 1)
+        params = _view_params(estimator, accept_sparse, allow_nd[1])
+        if is_out_of_core(y) and y.ndim > 1:
+            check_array(_first_rows(y), input_name="y", **params)
+            check_finite_blocks(y, name="y")
+        else:
+            y = check_array(y, input_name="y", ensure_2d=False, **params)
+            if y.ndim == 1:
+                y = y.reshape(-1, 1)
     try:
         check_consistent_length(X, y)
     except ValueError as exc:
@@ -84,6 +93,15 @@ def validate_views(estimator, X, y, *, reset=True, accept_sparse="csr", allow_nd
             f"(paired samples): {exc}"
         ) from exc
     return X, y
+
+
+def _first_rows(X, n_rows=2):
+    """The first rows of an out-of-core array, in memory, for the checks of its shape and type."""
+    from ._views import read_block
+
+    if X.shape[0] == 0:
+        return X
+    return read_block(X, 0, min(n_rows, X.shape[0]))
 
 
 def validate_view(estimator, X, *, view, reset=False, accept_sparse="csr", allow_nd=False):

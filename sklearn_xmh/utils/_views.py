@@ -1,0 +1,131 @@
+"""Training views read a batch of rows at a time: in memory, sparse, or out of core.
+
+A :class:`TrainingView` holds one view as it was given to ``fit`` (a dense array, a CSR matrix, a
+``numpy.memmap``, an ``h5py`` dataset or a dask array) and the fitted preprocessor applied to every
+batch read from it. Nothing is densified or copied as a whole: a sparse view's batches stay
+sparse, and an out-of-core view is read only a batch at a time.
+"""
+
+import numpy as np
+from sklearn.utils import check_array, gen_batches
+
+from ._validation import is_sparse
+
+
+def is_out_of_core(X):
+    """Whether ``X`` is read a block at a time rather than held in memory: a ``numpy.memmap``, an
+    ``h5py`` dataset, a dask array, or any other array-like that is neither a numpy array, a
+    scipy sparse matrix, a pandas frame nor a list."""
+    if isinstance(X, np.memmap):
+        return True
+    if isinstance(X, (np.ndarray, list, tuple)) or is_sparse(X):
+        return False
+    if hasattr(X, "iloc") or not hasattr(X, "shape") or not hasattr(X, "__getitem__"):
+        return False
+    return True
+
+
+def read_rows(X, rows):
+    """Rows ``rows`` (an integer array, any order) of ``X``, as a numpy array or CSR matrix.
+
+    An ``h5py`` dataset is read with increasing unique indices, as it requires, and a dask
+    array is computed for these rows only.
+    """
+    rows = np.asarray(rows, dtype=np.intp)
+    if isinstance(X, np.ndarray) or is_sparse(X):
+        return X[rows]
+    unique, inverse = np.unique(rows, return_inverse=True)
+    if len(unique) and unique[-1] - unique[0] + 1 == len(unique):
+        block = X[int(unique[0]) : int(unique[-1]) + 1]  # one contiguous read
+    else:
+        block = X[unique]
+    if hasattr(block, "compute"):
+        block = block.compute()
+    block = np.asarray(block) if not is_sparse(block) else block
+    return block[inverse]
+
+
+def read_block(X, start, stop):
+    """Rows ``start:stop`` of ``X`` as a numpy array or CSR matrix (one contiguous read)."""
+    block = X[start:stop]
+    if hasattr(block, "compute"):
+        block = block.compute()
+    return block if is_sparse(block) or isinstance(block, np.ndarray) else np.asarray(block)
+
+
+def iter_blocks(X, block_size):
+    """``(rows, block)`` for consecutive blocks of ``block_size`` rows of ``X``."""
+    for rows in gen_batches(X.shape[0], block_size):
+        yield rows, read_block(X, rows.start, rows.stop)
+
+
+class TrainingView:
+    """One training view as given, read a batch of rows at a time through its preprocessor.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix, numpy.memmap, h5py.Dataset, dask array} of shape (n, ...)
+        The view; axes beyond the first are flattened batch by batch.
+    preprocessor : fitted transformer or None, default=None
+        Applied to every batch; None reads the rows as they are.
+
+    Attributes
+    ----------
+    n_samples : int
+    n_features : int
+        Width of the preprocessed rows.
+    sparse : bool
+        Whether the batches are scipy sparse (CSR) matrices.
+    """
+
+    def __init__(self, X, preprocessor=None):
+        self.X = X
+        self.preprocessor = preprocessor
+        self.n_samples = int(X.shape[0])
+        first = self.take(np.arange(min(1, self.n_samples)))
+        self.n_features = int(first.shape[1])
+        self.sparse = is_sparse(first)
+
+    def __len__(self):
+        return self.n_samples
+
+    @property
+    def shape(self):
+        return (self.n_samples, self.n_features)
+
+    def _prepare(self, block):
+        block = block.reshape(block.shape[0], -1) if block.ndim > 2 else block
+        if self.preprocessor is not None:
+            block = self.preprocessor.transform(block)
+        if is_sparse(block):
+            return block.tocsr().astype(np.float32, copy=False)
+        return np.ascontiguousarray(block, dtype=np.float32)
+
+    def take(self, rows):
+        """The preprocessed rows ``rows``: a float32 array, or a float32 CSR matrix."""
+        return self._prepare(read_rows(self.X, rows))
+
+    def blocks(self, block_size=4096):
+        """The preprocessed view, ``block_size`` consecutive rows at a time."""
+        for _, block in iter_blocks(self.X, block_size):
+            yield self._prepare(block)
+
+    def materialize(self, block_size=4096):
+        """The whole preprocessed view in memory (dense float32, or CSR when sparse), built a
+        block at a time: for methods that need every row at once (a linear baseline, a graph)."""
+        from scipy import sparse
+
+        if self.n_samples == 0:
+            return self.take(np.arange(0))
+        parts = list(self.blocks(block_size))
+        return sparse.vstack(parts, format="csr") if self.sparse else np.concatenate(parts)
+
+
+def check_finite_blocks(X, *, name, block_size=65536):
+    """Check an out-of-core view for NaN or inf a block at a time, naming it in the error."""
+    for rows, block in iter_blocks(X, block_size):
+        block = block.reshape(block.shape[0], -1) if block.ndim > 2 else block
+        try:
+            check_array(block, accept_sparse="csr", dtype=np.float32, input_name=name)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (in rows {rows.start} to {rows.stop - 1})") from exc

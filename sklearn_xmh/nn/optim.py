@@ -84,7 +84,8 @@ class LazySGD(torch.optim.SGD):
 
     @torch.no_grad()
     def _catch_up(self, p, rows=None):
-        """Apply the skipped steps to ``rows`` of ``p`` (all rows when None)."""
+        """Apply the skipped steps to ``rows`` of ``p`` (all rows when None): a linear map of each
+        row's weight and momentum, by the power of the no-gradient step that it skipped."""
         state = self.state.get(p)
         if not state or "last_step" not in state:
             return
@@ -101,16 +102,19 @@ class LazySGD(torch.optim.SGD):
         w, m = p.index_select(0, rows), buffer.index_select(0, rows)
         shape = (-1,) + (1,) * (p.dim() - 1)
         a, b, c, d = (coefficients[:, i, j].reshape(shape) for i, j in _ENTRIES)
-        p.index_copy_(0, rows, a * w + b * m)
-        buffer.index_copy_(0, rows, c * w + d * m)
+        p.index_copy_(0, rows, torch.addcmul(w.mul(a), m, b))
+        buffer.index_copy_(0, rows, torch.addcmul(m.mul_(d), w, c))
         last[rows] = state["step"]
 
     @torch.no_grad()
-    def flush(self):
-        """Bring every row of every lazily updated parameter up to date."""
+    def flush(self, block_size=2048):
+        """Bring every row of every lazily updated parameter up to date, ``block_size`` rows at
+        a time (so that memory grows by a block, not by a copy of the parameter)."""
         for group in self.param_groups:
             for p in group["params"]:
-                self._catch_up(p)
+                if "last_step" in self.state.get(p, {}):
+                    for rows in torch.arange(p.shape[0], device=p.device).split(block_size):
+                        self._catch_up(p, rows)
 
     @torch.no_grad()
     def _sparse_step(self, p, group):
@@ -123,10 +127,10 @@ class LazySGD(torch.optim.SGD):
         rows, values = grad.indices()[0], grad.values()
         self._catch_up(p, rows)
         lr, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
-        update = values + decay * p.index_select(0, rows) if decay else values
+        update = values.add_(p.index_select(0, rows), alpha=decay) if decay else values
         if momentum:
             buffer = state["momentum_buffer"]
-            update = torch.add(update, buffer.index_select(0, rows), alpha=momentum)
+            update = update.add_(buffer.index_select(0, rows), alpha=momentum)
             buffer.index_copy_(0, rows, update)
         p.index_add_(0, rows, update, alpha=-lr)
         state["step"] += 1

@@ -195,7 +195,7 @@ def run_case(method, text, n_samples, n_bits, encode, graph_algorithm, text_prep
     return record
 
 
-def graph_recall(n_samples, text, n_queries=2000, k=5):
+def graph_recall(n_samples, text, n_queries=2000, k=5, views=("image", "text")):
     """UGACH's per-view graph: nndescent's time and its recall@k against the exact search on
     ``n_queries`` random items; the exact search's time measured on those queries, scaled."""
     from sklearn.neighbors import NearestNeighbors
@@ -206,6 +206,8 @@ def graph_recall(n_samples, text, n_queries=2000, k=5):
     X_image, X_text, _ = make_nuswide_like(n_samples, text)
     records = []
     for view, X in (("image", X_image), ("text", X_text)):
+        if view not in views:
+            continue
         X = StandardScaler(with_mean=not sparse.issparse(X)).fit_transform(X).astype(np.float32)
         start = time.perf_counter()
         approx = _nndescent_with_self(X, k, random_state=0)
@@ -302,7 +304,13 @@ def main(argv=None):
         print(json.dumps(record), flush=True)
         return
     if args.graph_recall:
-        records = [r for text in args.text.split(",") for r in graph_recall(args.n_samples, text)]
+        records = [
+            r
+            for i, text in enumerate(args.text.split(","))
+            for r in graph_recall(
+                args.n_samples, text, views=("image", "text") if i == 0 else ("text",)
+            )
+        ]
     else:
         records = []
         for method in args.methods.split(","):

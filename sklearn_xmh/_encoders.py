@@ -242,9 +242,13 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             return self.tower_(as_dense_float32(X))
         import torch
 
+        from .nn import SparseLinear
         from .nn.data import to_batch_tensor
 
-        # A sparse batch stays sparse: the default towers multiply only its stored values.
+        # A sparse batch stays sparse for a tower trained on sparse input (its SparseLinear
+        # multiplies only the stored values); any other tower reads the batch densified.
+        if is_sparse(X) and not any(isinstance(m, SparseLinear) for m in self.tower_.modules()):
+            X = as_dense_float32(X)
         self.tower_.eval()
         with torch.inference_mode():
             return self.tower_(to_batch_tensor(X, self.device_)).cpu().numpy()

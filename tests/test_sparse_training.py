@@ -203,3 +203,26 @@ def test_nndescent_graph_recalls_the_exact_one():
     assert recall > 0.95, recall
     assert (approx[np.arange(3000), 0] <= approx.max(axis=1)).all()
     assert all(i in row[:k] for i, (row, k) in enumerate(zip(approx, n_distinct)))
+
+
+def test_a_tower_trained_on_dense_text_encodes_sparse_text(data):
+    params = {**FAST_PARAMS["djsrh"], "text_preprocessor": MaxAbsScaler(), "random_state": 0}
+    hasher = DJSRHHasher(**params).fit(data.X_image, data.X_text)
+    counts = sp.csr_matrix(data.X_text)
+    np.testing.assert_array_equal(hasher.transform_text(counts), hasher.transform_text(data.X_text))
+
+
+def test_sparse_rows_find_their_exact_neighbours_from_sparse_products():
+    from sklearn.neighbors import NearestNeighbors
+
+    from sklearn_xmh.neighbors._graph import _sparse_kneighbors_with_self
+
+    X = sp.random(600, 80, density=0.05, format="csr", random_state=0)
+    X.data = np.ceil(X.data * 3)  # counts: many exact ties
+    found = _sparse_kneighbors_with_self(X, 5, block_size=128)
+    distances, _ = NearestNeighbors(n_neighbors=5).fit(X).kneighbors(X)
+    dense = X.toarray()
+    for i, row in enumerate(found):
+        assert i in row
+        mine = np.sort(((dense[row] - dense[i]) ** 2).sum(axis=1))
+        np.testing.assert_allclose(mine, distances[i] ** 2, atol=1e-9)

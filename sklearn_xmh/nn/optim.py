@@ -125,6 +125,8 @@ class LazySGD(torch.optim.SGD):
         state = self._lazy_state(p)
         grad = p.grad.coalesce()
         rows, values = grad.indices()[0], grad.values()
+        if grad is p.grad:
+            values = values.clone()  # the update below works in place; keep the gradient
         self._catch_up(p, rows)
         lr, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
         update = values.add_(p.index_select(0, rows), alpha=decay) if decay else values

@@ -13,7 +13,6 @@ from sklearn.utils._param_validation import Interval
 
 from ._encoders import LinearProjection
 from .base import BaseCrossModalHasher
-from .utils._validation import as_dense_float32
 
 
 def _inverse_sqrt(C):
@@ -106,12 +105,14 @@ class CCAITQHasher(BaseCrossModalHasher):
         self.random_state = random_state
 
     def _fit_towers(self, image, text, labels, random_state):
-        # A linear fit needs every row at once: the preprocessed views, dense, in memory.
-        X_image = as_dense_float32(image.materialize()).astype(np.float64)
-        X_text = as_dense_float32(text.materialize()).astype(np.float64)
-        mean_image, mean_text = X_image.mean(axis=0), X_text.mean(axis=0)
-        Xc, Yc = X_image - mean_image, X_text - mean_text
-        n = max(X_image.shape[0] - 1, 1)
+        # A linear fit needs every row at once: the preprocessed views, dense, in memory (one
+        # float64 copy each, centred in place).
+        Xc = image.materialize(dense=True, dtype=np.float64)
+        Yc = text.materialize(dense=True, dtype=np.float64)
+        mean_image, mean_text = Xc.mean(axis=0), Yc.mean(axis=0)
+        Xc -= mean_image
+        Yc -= mean_text
+        n = max(Xc.shape[0] - 1, 1)
 
         def covariance(A):
             C = A.T @ A / n

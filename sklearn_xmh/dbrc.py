@@ -185,8 +185,10 @@ class DBRCHasher(BaseDeepHasher):
         for name, loss, view in (("image", self.image_loss, image), ("text", self.text_loss, text)):
             if loss != "bce":
                 continue
-            low = min((block.min() for block in view.blocks()), default=0.0)
-            high = max((block.max() for block in view.blocks()), default=0.0)
+            # One pass over the preprocessed view: each block's range.
+            ranges = [(block.min(), block.max()) for block in view.blocks() if block.shape[0]]
+            low = min((lo for lo, _ in ranges), default=0.0)
+            high = max((hi for _, hi in ranges), default=0.0)
             if low < 0 or high > 1:
                 raise ValueError(
                     f"{name}_loss='bce' needs {name} features in [0, 1] after preprocessing, got "

@@ -80,11 +80,11 @@ class CrossModalNet(NeuralNet):
         """
         from torch.utils.data import BatchSampler, RandomSampler, SequentialSampler
 
+        if not _reads_batches(dataset):
+            return super().get_iterator(dataset, training=training)
         kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
         batch_size = kwargs.pop("batch_size", self.batch_size)
         batch_size = len(dataset) if batch_size == -1 else batch_size
-        if not _reads_batches(dataset):
-            return super().get_iterator(dataset, training=training)
         shuffle, drop_last = kwargs.pop("shuffle", False), kwargs.pop("drop_last", False)
         sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
         if drop_last and training and len(dataset) < batch_size:

@@ -9,7 +9,7 @@ sparse, and an out-of-core view is read only a batch at a time.
 import numpy as np
 from sklearn.utils import check_array, gen_batches
 
-from ._validation import is_sparse
+from ._validation import flatten_samples, is_sparse
 
 
 def is_out_of_core(X):
@@ -36,18 +36,19 @@ def read_rows(X, rows):
         return X[rows]
     unique, inverse = np.unique(rows, return_inverse=True)
     if len(unique) and unique[-1] - unique[0] + 1 == len(unique):
-        block = X[int(unique[0]) : int(unique[-1]) + 1]  # one contiguous read
+        block = read_block(X, int(unique[0]), int(unique[-1]) + 1)  # one contiguous read
     else:
-        block = X[unique]
-    if hasattr(block, "compute"):
-        block = block.compute()
-    block = np.asarray(block) if not is_sparse(block) else block
+        block = _in_memory(X[unique])
     return block[inverse]
 
 
 def read_block(X, start, stop):
     """Rows ``start:stop`` of ``X`` as a numpy array or CSR matrix (one contiguous read)."""
-    block = X[start:stop]
+    return _in_memory(X[start:stop])
+
+
+def _in_memory(block):
+    """A block read from a view as a numpy array or sparse matrix (a dask block computed)."""
     if hasattr(block, "compute"):
         block = block.compute()
     return block if is_sparse(block) or isinstance(block, np.ndarray) else np.asarray(block)
@@ -94,7 +95,7 @@ class TrainingView:
         return (self.n_samples, self.n_features)
 
     def _prepare(self, block):
-        block = block.reshape(block.shape[0], -1) if block.ndim > 2 else block
+        block = flatten_samples(block)
         if self.preprocessor is not None:
             block = self.preprocessor.transform(block)
         if is_sparse(block):
@@ -118,8 +119,9 @@ class TrainingView:
 
         if self.sparse and not dense:
             if self.n_samples == 0:
-                return self.take(np.arange(0)).astype(dtype)
-            return sparse.vstack(list(self.blocks(block_size)), format="csr").astype(dtype)
+                return self.take(np.arange(0)).astype(dtype, copy=False)
+            blocks = list(self.blocks(block_size))
+            return sparse.vstack(blocks, format="csr").astype(dtype, copy=False)
         out = np.empty(self.shape, dtype=dtype)
         for start, block in zip(range(0, self.n_samples, block_size), self.blocks(block_size)):
             out[start : start + block.shape[0]] = (
@@ -131,8 +133,8 @@ class TrainingView:
 def check_finite_blocks(X, *, name, block_size=65536):
     """Check an out-of-core view for NaN or inf a block at a time, naming it in the error."""
     for rows, block in iter_blocks(X, block_size):
-        block = block.reshape(block.shape[0], -1) if block.ndim > 2 else block
         try:
+            block = flatten_samples(block)
             check_array(block, accept_sparse="csr", dtype=np.float32, input_name=name)
         except ValueError as exc:
             raise ValueError(f"{exc} (in rows {rows.start} to {rows.stop - 1})") from exc

@@ -3,9 +3,10 @@
 ``tests/data/pinned_behaviour.json`` was written by the code before the package was reorganised
 into ``metrics/``, ``neighbors/``, ``datasets/`` and ``utils/`` (and its parameters renamed);
 these tests recompute every value and compare codes, distances and tables exactly, and scores
-to rounding (the compiled engine sums in another order). The codes and scores of DBRC, DJSRH
-and UGACH, and the table's DBRC row, were rewritten when their mechanisms changed on purpose
-(ATanh's scale, DJSRH's affinity, dropout and schedule, UGACH's generator schedule); the rest
+to rounding (the compiled engine sums in another order). The codes and scores of DBRC, DJSRH,
+UGACH and CHN, and the table's DBRC row, were rewritten when their mechanisms or defaults changed
+on purpose (ATanh's scale, DJSRH's affinity, dropout and schedule, UGACH's generator schedule,
+CHN's cross-validated image dropout and quantization margin); the rest
 still holds from before the reorganisation. Trained codes depend on torch's CPU
 kernels, so the deep methods' codes are compared only on the torch build and CPU capability
 they were pinned on.

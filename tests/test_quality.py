@@ -40,16 +40,8 @@ def test_unsupervised_defaults_beat_cca_itq(wiki_map50, method, direction):
     _beats(wiki_map50, method, "cca-itq", direction)
 
 
-OPEN_CHN_I2T = pytest.mark.xfail(
-    strict=True,
-    reason="Open: on Wiki's weak 128-d SIFT image features CHN's I->T mAP@50 (about 0.24 at 32 "
-    "bits) stays near the image classification accuracy these features allow (an RBF SVM "
-    "reaches 0.28 in 3-fold CV) and below the unsupervised DBRC and DJSRH (about 0.27).",
-)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("direction", [pytest.param("i2t", marks=OPEN_CHN_I2T), "t2i"])
+@pytest.mark.parametrize("direction", ["i2t", "t2i"])
 def test_supervised_chn_clearly_beats_every_unsupervised_method(wiki_map50, direction):
     # "Clearly": by at least 0.02 mAP@50 over the best unsupervised method.
     best = max(wiki_map50[method][direction] for method in UNSUPERVISED)

@@ -59,20 +59,25 @@ def make_preprocessor(preprocessor, *, sparse=False):
     return clone(preprocessor)
 
 
-def fit_preprocessor(preprocessor, X, *, block_size=65536):
+def fit_preprocessor(preprocessor, X, *, block_size=4096):
     """Fit an unfitted ``preprocessor`` on the view ``X``, flattening its samples.
 
-    An out-of-core view (``numpy.memmap``, ``h5py`` dataset, dask array) is streamed through
-    ``partial_fit`` a block at a time when the preprocessor has it (``StandardScaler``,
-    ``MaxAbsScaler``, ``MinMaxScaler``); a preprocessor without ``partial_fit`` is fitted on the
-    whole view in memory. An in-memory view is fitted with ``fit``.
+    A dense view of more than ``block_size`` rows, in memory or out of core (``numpy.memmap``,
+    ``h5py`` dataset, dask array), is streamed through ``partial_fit`` a block at a time when
+    the preprocessor has it (``StandardScaler``, ``MaxAbsScaler``, ``MinMaxScaler``), so that
+    its float64 temporaries stay the size of a block; the statistics are the whole-view ones up
+    to rounding. A smaller or sparse in-memory view is fitted with ``fit``, and an out-of-core
+    view under a preprocessor without ``partial_fit`` is read whole and fitted.
     """
+    from .utils._validation import is_sparse
     from .utils._views import is_out_of_core, iter_blocks, read_block
 
-    if not is_out_of_core(X):
-        return preprocessor.fit(flatten_samples(X))
-    if not hasattr(preprocessor, "partial_fit"):
-        return preprocessor.fit(flatten_samples(read_block(X, 0, X.shape[0])))
+    out_of_core = is_out_of_core(X)
+    streams = hasattr(preprocessor, "partial_fit") and (
+        out_of_core or (not is_sparse(X) and X.shape[0] > block_size)
+    )
+    if not streams:
+        return preprocessor.fit(flatten_samples(read_block(X, 0, X.shape[0]) if out_of_core else X))
     for _, block in iter_blocks(X, block_size):
         preprocessor.partial_fit(flatten_samples(np.asarray(block, dtype=np.float32)))
     return preprocessor

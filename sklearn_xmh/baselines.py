@@ -9,10 +9,18 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg
+from scipy.sparse import issparse
 from sklearn.utils._param_validation import Interval
 
 from ._encoders import LinearProjection
 from .base import BaseCrossModalHasher
+
+
+def _float64_blocks(view, mean=None):
+    """The preprocessed ``view``, a block of rows at a time, dense float64, minus ``mean``."""
+    for block in view.blocks():
+        block = np.asarray(block.toarray() if issparse(block) else block, dtype=np.float64)
+        yield block if mean is None else block - mean
 
 
 def _inverse_sqrt(C):
@@ -105,21 +113,23 @@ class CCAITQHasher(BaseCrossModalHasher):
         self.random_state = random_state
 
     def _fit_towers(self, image, text, labels, random_state):
-        # A linear fit needs every row at once: the preprocessed views, dense, in memory (one
-        # float64 copy each, centred in place).
-        Xc = image.materialize(dense=True, dtype=np.float64)
-        Yc = text.materialize(dense=True, dtype=np.float64)
-        mean_image, mean_text = Xc.mean(axis=0), Yc.mean(axis=0)
-        Xc -= mean_image
-        Yc -= mean_text
-        n = max(Xc.shape[0] - 1, 1)
+        # Every statistic is a sum over rows, so the preprocessed views are read a block of
+        # rows at a time, in float64: memory grows by the covariances and the projections, not
+        # by a copy of the views. (With one block this is the arithmetic of a whole-view fit.)
+        n_samples = image.n_samples
+        mean_image = sum(block.sum(axis=0) for block in _float64_blocks(image)) / n_samples
+        mean_text = sum(block.sum(axis=0) for block in _float64_blocks(text)) / n_samples
+        Cxx = Cyy = Cxy = 0.0
+        for X, Y in zip(_float64_blocks(image, mean_image), _float64_blocks(text, mean_text)):
+            Cxx, Cyy, Cxy = Cxx + X.T @ X, Cyy + Y.T @ Y, Cxy + X.T @ Y
+        n = max(n_samples - 1, 1)
 
-        def covariance(A):
-            C = A.T @ A / n
+        def covariance(C):
+            C = C / n
             return C + self.reg * max(np.trace(C) / C.shape[0], 1e-12) * np.eye(C.shape[0])
 
-        whiten_image, whiten_text = _inverse_sqrt(covariance(Xc)), _inverse_sqrt(covariance(Yc))
-        U, correlations, Vt = linalg.svd(whiten_image @ (Xc.T @ Yc / n) @ whiten_text)
+        whiten_image, whiten_text = _inverse_sqrt(covariance(Cxx)), _inverse_sqrt(covariance(Cyy))
+        U, correlations, Vt = linalg.svd(whiten_image @ (Cxy / n) @ whiten_text)
         n_components = min(self.n_bits, correlations.size)
         scale = correlations[:n_components]
         W_image = whiten_image @ U[:, :n_components] * scale
@@ -129,7 +139,10 @@ class CCAITQHasher(BaseCrossModalHasher):
             W_image, W_text = W_image @ extension, W_text @ extension
 
         # ITQ on the joint projections of both views: one rotation, one Hamming space.
-        V = np.vstack([Xc @ W_image, Yc @ W_text])
+        V = np.vstack(
+            [X @ W_image for X in _float64_blocks(image, mean_image)]
+            + [Y @ W_text for Y in _float64_blocks(text, mean_text)]
+        )
         rotation = linalg.qr(random_state.standard_normal((self.n_bits, self.n_bits)))[0]
         for _ in range(self.n_iter):
             B = np.where(V @ rotation >= 0, 1.0, -1.0)

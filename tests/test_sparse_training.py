@@ -185,6 +185,59 @@ def test_training_view_reads_rows_in_any_order(kind, data, tmp_path):
     np.testing.assert_array_equal(view.materialize(block_size=64), data.X_image.astype(np.float32))
 
 
+def test_large_views_fit_their_preprocessor_a_block_at_a_time(data, tmp_path, monkeypatch):
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_xmh._encoders import fit_preprocessor
+
+    X = data.X_image.astype(np.float32)
+    seen = []
+    monkeypatch.setattr(StandardScaler, "partial_fit", _recording(StandardScaler.partial_fit, seen))
+    streamed = fit_preprocessor(StandardScaler(), X, block_size=50)
+    assert seen == [50, 50, 50, 50, 40]  # never the whole view
+    whole = StandardScaler().fit(X.astype(np.float64))
+    np.testing.assert_allclose(streamed.mean_, whole.mean_, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(streamed.var_, whole.var_, rtol=1e-5)
+    # In memory or out of core, the same blocks: the very same statistics.
+    mapped = fit_preprocessor(StandardScaler(), _out_of_core("memmap", X, tmp_path), block_size=50)
+    np.testing.assert_array_equal(mapped.mean_, streamed.mean_)
+    np.testing.assert_array_equal(mapped.var_, streamed.var_)
+
+
+def _recording(method, seen):
+    def partial_fit(self, X, *args, **kwargs):
+        seen.append(X.shape[0])
+        return method(self, X, *args, **kwargs)
+
+    return partial_fit
+
+
+def test_cca_itq_reads_its_views_a_block_at_a_time(data, monkeypatch):
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X, Y = (rng.standard_normal((40_000, 200), dtype=np.float32) for _ in range(2))
+    tracemalloc.start()
+    try:
+        CCAITQHasher(16, random_state=0).fit(X, Y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # No copy of the views: a float64 copy of each alone would be twice their size.
+    assert peak < 1.0 * (X.nbytes + Y.nbytes)
+
+    # Many blocks give the codes of one.
+    whole = CCAITQHasher(16, random_state=0).fit(data.X_image, data.X_text)
+    blocks = TrainingView.blocks
+    monkeypatch.setattr(TrainingView, "blocks", lambda self, block_size=0: blocks(self, 64))
+    blocked = CCAITQHasher(16, random_state=0).fit(data.X_image, data.X_text)
+    np.testing.assert_allclose(blocked.correlations_, whole.correlations_, rtol=1e-10)
+    np.testing.assert_array_equal(blocked.transform(data.X_image), whole.transform(data.X_image))
+    np.testing.assert_array_equal(
+        blocked.transform_text(data.X_text), whole.transform_text(data.X_text)
+    )
+
+
 # ---- the approximate graph ----
 
 

@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_quality import DATASETS, evaluate
+from bench_quality import evaluate, load_dataset
 
-from sklearn_xmh.datasets import load_mat_dataset
 from sklearn_xmh.inspection import mechanism_health
 
 # method -> {variant: parameters}; the first variant of each method is its default.
@@ -47,7 +46,7 @@ DIRECTIONS = {"i2t": "I→T", "t2i": "T→I"}
 def run(datasets, methods, bits, seeds, log=print, save=None):
     records = []
     for name in datasets:
-        data = load_mat_dataset(DATASETS[name])
+        data = load_dataset(name)
         for n_bits in bits:
             for seed in range(seeds):
                 for method in methods:

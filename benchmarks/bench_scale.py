@@ -15,6 +15,8 @@ Run::
     python benchmarks/bench_scale.py --save scale.jsonl  # every method, both texts
     python benchmarks/bench_scale.py --methods djsrh --text sparse --n-samples 50000 \
         --no-encode
+    python benchmarks/bench_scale.py --methods djsrh --text floor --n-samples 50000 \
+        --no-encode                                      # the epoch without a text layer
     python benchmarks/bench_scale.py --graph-recall      # UGACH's graph: exact vs nndescent
     python benchmarks/bench_scale.py --merge scale.jsonl # the markdown table
 
@@ -47,6 +49,7 @@ def make_nuswide_like(n_samples, text="dense", *, random_state=0, offset=0):
     is ``softplus`` of another map plus noise (1,000-d); a sparse text draws 20 words, 70% from
     the vocabulary of its concepts (300 favoured words each) and 30% uniformly from 20,000.
     Rows ``offset ...`` of one infinite stream, so that a database continues the training set.
+    ``text="floor"`` gives a one-feature text view instead, to time the rest of an epoch.
     """
     model = np.random.default_rng(random_state)
     prototypes = model.standard_normal((N_CLASSES, 64)).astype(np.float32)
@@ -70,6 +73,10 @@ def make_nuswide_like(n_samples, text="dense", *, random_state=0, offset=0):
             (n_samples, 1000), dtype=np.float32
         )
         return X_image.astype(np.float32), X_text.astype(np.float32), labels
+    if text == "floor":
+        # One text feature: the epoch then costs everything but the text's first layer, a floor
+        # under what any sparse first layer can reach.
+        return X_image.astype(np.float32), latent[:, :1].copy(), labels
     concept = picks[
         np.arange(n_samples)[:, None], rng.integers(0, n_labels[:, None], (n_samples, 1))
     ]

@@ -32,13 +32,12 @@ import time
 
 import numpy as np
 import sklearn
-from bench_quality import DATASETS
+from bench_quality import DATASETS, load_dataset
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import Normalizer, StandardScaler
 
 from sklearn_xmh import all_estimators
-from sklearn_xmh.datasets import load_mat_dataset
 from sklearn_xmh.metrics import hamming_map_scorer
 
 GRID_NAMES = {
@@ -62,7 +61,7 @@ def main(argv=None):
     estimator_class = dict(all_estimators())[args.method]
     supervised = estimator_class._requires_labels
     grid = eval(args.grid, {"__builtins__": {}}, GRID_NAMES)  # noqa: S307 (a benchmark's CLI)
-    data = load_mat_dataset(DATASETS[args.data])
+    data = load_dataset(args.data)
     estimator = estimator_class(n_bits=args.n_bits, random_state=0)
     sklearn.set_config(enable_metadata_routing=True)
     estimator.set_fit_request(labels=supervised)

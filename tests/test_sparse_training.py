@@ -51,8 +51,13 @@ def test_sparse_linear_computes_what_linear_computes(layout):
     torch.testing.assert_close(layer(x), linear(x))
 
 
+@pytest.mark.parametrize("kernels", ["compiled", "torch"])
 @pytest.mark.parametrize("momentum, weight_decay", [(0.9, 0.05), (0.0, 0.0), (0.5, 0.0)])
-def test_lazy_sgd_on_sparse_gradients_is_dense_sgd(momentum, weight_decay):
+def test_lazy_sgd_on_sparse_gradients_is_dense_sgd(momentum, weight_decay, kernels, monkeypatch):
+    from sklearn_xmh.nn import optim
+
+    if kernels == "torch":  # the path of GPU tensors
+        monkeypatch.setattr(optim, "_compiled", lambda p, buffer: False)
     torch.manual_seed(0)
     linear = torch.nn.Linear(40, 6).double()
     layer = SparseLinear.from_linear(linear, sparse_grad=True).double()

@@ -2,6 +2,7 @@
 
 import numpy as np
 import torch
+from numba import njit, prange
 
 
 class LazySGD(torch.optim.SGD):
@@ -18,6 +19,8 @@ class LazySGD(torch.optim.SGD):
     for every row in :meth:`flush`. The result is dense SGD's, up to rounding, while ``lr``,
     ``momentum`` and ``weight_decay`` stay constant between flushes.
 
+    On CPU the rows are caught up and stepped by compiled kernels (numba, ``parallel=True``),
+    one pass each over the rows' weights and momenta; other devices use torch's indexed ops.
     Dense gradients are stepped by :class:`torch.optim.SGD` itself. Nesterov momentum,
     dampening and ``maximize`` are not supported on sparse gradients.
 
@@ -99,11 +102,19 @@ class LazySGD(torch.optim.SGD):
         powers = self._powers(self._group(p), int(skipped.max()) + 1)
         coefficients = powers[skipped.cpu()].to(device=p.device, dtype=p.dtype)
         buffer = state["momentum_buffer"]
-        w, m = p.index_select(0, rows), buffer.index_select(0, rows)
-        shape = (-1,) + (1,) * (p.dim() - 1)
-        a, b, c, d = (coefficients[:, i, j].reshape(shape) for i, j in _ENTRIES)
-        p.index_copy_(0, rows, torch.addcmul(w.mul(a), m, b))
-        buffer.index_copy_(0, rows, torch.addcmul(m.mul_(d), w, c))
+        if _compiled(p, buffer):
+            _catch_up_rows(
+                p.detach().numpy(),
+                buffer.numpy(),
+                rows.numpy(),
+                coefficients.reshape(-1, 4).contiguous().numpy(),
+            )
+        else:
+            w, m = p.index_select(0, rows), buffer.index_select(0, rows)
+            shape = (-1,) + (1,) * (p.dim() - 1)
+            a, b, c, d = (coefficients[:, i, j].reshape(shape) for i, j in _ENTRIES)
+            p.index_copy_(0, rows, torch.addcmul(w.mul(a), m, b))
+            buffer.index_copy_(0, rows, torch.addcmul(m.mul_(d), w, c))
         last[rows] = state["step"]
 
     @torch.no_grad()
@@ -125,16 +136,29 @@ class LazySGD(torch.optim.SGD):
         state = self._lazy_state(p)
         grad = p.grad.coalesce()
         rows, values = grad.indices()[0], grad.values()
-        if grad is p.grad:
-            values = values.clone()  # the update below works in place; keep the gradient
         self._catch_up(p, rows)
         lr, momentum, decay = group["lr"], group["momentum"], group["weight_decay"]
-        update = values.add_(p.index_select(0, rows), alpha=decay) if decay else values
-        if momentum:
-            buffer = state["momentum_buffer"]
-            update = update.add_(buffer.index_select(0, rows), alpha=momentum)
-            buffer.index_copy_(0, rows, update)
-        p.index_add_(0, rows, update, alpha=-lr)
+        buffer = state["momentum_buffer"]
+        if _compiled(p, buffer) and values.is_contiguous():
+            # One pass over the rows: decay, momentum and the step fused (the rows are unique).
+            scalar = p.detach().numpy().dtype.type
+            _step_rows(
+                p.detach().numpy(),
+                buffer.numpy(),
+                rows.numpy(),
+                values.numpy(),
+                scalar(lr),
+                scalar(momentum),
+                scalar(decay),
+            )
+        else:
+            if grad is p.grad:
+                values = values.clone()  # the update below works in place; keep the gradient
+            update = values.add_(p.index_select(0, rows), alpha=decay) if decay else values
+            if momentum:
+                update = update.add_(buffer.index_select(0, rows), alpha=momentum)
+                buffer.index_copy_(0, rows, update)
+            p.index_add_(0, rows, update, alpha=-lr)
         state["step"] += 1
         state["last_step"][rows] = state["step"]
 
@@ -165,6 +189,45 @@ class LazySGD(torch.optim.SGD):
 
 
 _ENTRIES = ((0, 0), (0, 1), (1, 0), (1, 1))
+
+
+def _compiled(p, buffer):
+    """Whether the compiled row kernels apply: 2-D contiguous CPU tensors of a float type."""
+    return (
+        p.device.type == "cpu"
+        and p.dim() == 2
+        and p.dtype in (torch.float32, torch.float64)
+        and p.is_contiguous()
+        and buffer.is_contiguous()
+    )
+
+
+@njit(parallel=True, cache=True)
+def _catch_up_rows(weight, buffer, rows, coefficients):
+    """``(w, m) <- (a w + b m, c w + d m)`` for each row, ``(a, b, c, d)`` its coefficients."""
+    for i in prange(rows.shape[0]):
+        r = rows[i]
+        a, b = coefficients[i, 0], coefficients[i, 1]
+        c, d = coefficients[i, 2], coefficients[i, 3]
+        for j in range(weight.shape[1]):
+            w, m = weight[r, j], buffer[r, j]
+            weight[r, j] = w * a + m * b
+            buffer[r, j] = m * d + w * c
+
+
+@njit(parallel=True, cache=True)
+def _step_rows(weight, buffer, rows, grad, lr, momentum, decay):
+    """torch's SGD step on the (unique) ``rows``, whose gradient rows are ``grad``."""
+    for i in prange(rows.shape[0]):
+        r = rows[i]
+        for j in range(weight.shape[1]):
+            update = grad[i, j]
+            if decay != 0:
+                update = update + decay * weight[r, j]
+            if momentum != 0:
+                update = update + momentum * buffer[r, j]
+                buffer[r, j] = update
+            weight[r, j] = weight[r, j] - lr * update
 
 
 class _CatchUp:

@@ -220,4 +220,9 @@ def test_djsrh_and_chn_input_dropout_acts_in_training_only(data):
         data.X_image, data.X_text, labels=data.labels
     )
     assert chn.net_.module_.text_net[0].p == 0.2
+    assert chn.net_.module_.image_net[0].p == 0.5  # the default against overfitting
+    chn = fast(CHNHasher, "chn", image_dropout=0.0).fit(
+        data.X_image, data.X_text, labels=data.labels
+    )
     assert not isinstance(chn.net_.module_.image_net[0], torch.nn.Dropout)
+    assert not isinstance(chn.net_.module_.text_net[0], torch.nn.Dropout)

@@ -190,6 +190,25 @@ def test_training_view_reads_rows_in_any_order(kind, data, tmp_path):
     np.testing.assert_array_equal(view.materialize(block_size=64), data.X_image.astype(np.float32))
 
 
+def test_small_dense_views_are_preprocessed_once_for_training(data, bags, monkeypatch):
+    from sklearn.preprocessing import StandardScaler
+
+    X = data.X_image.astype(np.float32)
+    scaler = StandardScaler().fit(X)
+    rows = np.array([5, 0, 5, 200])
+    prepared = TrainingView(X, scaler).keep_prepared()
+    assert prepared._prepared is not None
+    np.testing.assert_array_equal(prepared.take(rows), TrainingView(X, scaler).take(rows))
+    calls = []
+    monkeypatch.setattr(scaler, "transform", lambda block: calls.append(block) or block)
+    prepared.take(rows)
+    assert not calls  # no preprocessing per batch
+    # Sparse views and views over the size limit keep being read batch by batch.
+    text = bags[1]
+    assert TrainingView(text, MaxAbsScaler().fit(text)).keep_prepared()._prepared is None
+    assert TrainingView(X, scaler).keep_prepared(max_bytes=X.nbytes - 1)._prepared is None
+
+
 def test_large_views_fit_their_preprocessor_a_block_at_a_time(data, tmp_path, monkeypatch):
     from sklearn.preprocessing import StandardScaler
 

@@ -74,7 +74,7 @@ class CrossModalDataset(torch.utils.data.Dataset):
     )
     def __init__(self, views, y=None):
         self.views = {
-            name: view if isinstance(view, TrainingView) else TrainingView(view)
+            name: (view if isinstance(view, TrainingView) else TrainingView(view)).keep_prepared()
             for name, view in views.items()
             if name != "index"
         }

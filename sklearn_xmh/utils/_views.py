@@ -60,6 +60,11 @@ def iter_blocks(X, block_size):
         yield rows, read_block(X, rows.start, rows.stop)
 
 
+# Dense in-memory views up to this size are preprocessed once for training in batches
+# (TrainingView.keep_prepared).
+PREPARED_BYTES = 1 << 27
+
+
 class TrainingView:
     """One training view as given, read a batch of rows at a time through its preprocessor.
 
@@ -83,9 +88,29 @@ class TrainingView:
         self.X = X
         self.preprocessor = preprocessor
         self.n_samples = int(X.shape[0])
+        self._prepared = None
         first = self.take(np.arange(min(1, self.n_samples)))
         self.n_features = int(first.shape[1])
         self.sparse = is_sparse(first)
+
+    def keep_prepared(self, max_bytes=PREPARED_BYTES):
+        """Preprocess a dense in-memory view of at most ``max_bytes`` once, and read its batches
+        from that copy; return ``self``.
+
+        For training in many small random batches: there the preprocessor's checks on every
+        batch cost more than the batch's step, and the copy of a small view is cheap. The
+        preprocessing is row-wise, so the rows are the same either way. Sparse, out-of-core and
+        larger views keep being read batch by batch.
+        """
+        if (
+            self._prepared is None
+            and self.preprocessor is not None
+            and not self.sparse
+            and not is_out_of_core(self.X)
+            and getattr(self.X, "nbytes", np.inf) <= max_bytes
+        ):
+            self._prepared = self.materialize()
+        return self
 
     def __len__(self):
         return self.n_samples
@@ -104,10 +129,16 @@ class TrainingView:
 
     def take(self, rows):
         """The preprocessed rows ``rows``: a float32 array, or a float32 CSR matrix."""
+        if self._prepared is not None:
+            return self._prepared[np.asarray(rows)]
         return self._prepare(read_rows(self.X, rows))
 
     def blocks(self, block_size=4096):
         """The preprocessed view, ``block_size`` consecutive rows at a time."""
+        if self._prepared is not None:
+            for rows in gen_batches(self.n_samples, block_size):
+                yield self._prepared[rows]
+            return
         for _, block in iter_blocks(self.X, block_size):
             yield self._prepare(block)
 

@@ -214,10 +214,11 @@ def _nndescent_with_self(X, n_neighbors, *, n_jobs=None, random_state=None):
         metric="euclidean",
         n_jobs=-1 if n_jobs is None else n_jobs,
         random_state=seed,
-        # Eight random-projection trees seed the descent: pynndescent's default (5 + n**0.25,
-        # 26 at 186,577 items) stores a hyperplane per node and tree, 4 GB for 712 MB of 1000-d
-        # rows, against 1.1 GB for 6 trees.
-        n_trees=8,
+        # Four random-projection trees seed the descent: each stores a hyperplane per node
+        # (pynndescent's default of 5 + n**0.25 trees, 26 at 186,577 items, took 4 GB for 712 MB
+        # of 1000-d rows). At 186,577 pairs, 4 trees recall 0.991 / 0.989 of the exact 5
+        # neighbours (8: 0.991 / 0.992), and UGACH's fit peaks at 1.33x its input (8: 2.22x).
+        n_trees=4,
         compressed=True,
         low_memory=True,
     )

@@ -142,22 +142,21 @@ class TrainingView:
         for _, block in iter_blocks(self.X, block_size):
             yield self._prepare(block)
 
-    def materialize(self, block_size=4096, *, dense=False, dtype=np.float32):
-        """The whole preprocessed view in memory (CSR when sparse, unless ``dense``), built a
-        block at a time in ``dtype``: for methods that need every row at once (a linear
-        baseline, a graph)."""
+    def materialize(self, block_size=4096):
+        """The whole preprocessed view in memory (dense float32, or CSR when sparse), built a
+        block at a time: for methods that need every row at once (a graph). A view kept
+        prepared returns its copy."""
         from scipy import sparse
 
-        if self.sparse and not dense:
+        if self._prepared is not None:
+            return self._prepared
+        if self.sparse:
             if self.n_samples == 0:
-                return self.take(np.arange(0)).astype(dtype, copy=False)
-            blocks = list(self.blocks(block_size))
-            return sparse.vstack(blocks, format="csr").astype(dtype, copy=False)
-        out = np.empty(self.shape, dtype=dtype)
+                return self.take(np.arange(0))
+            return sparse.vstack(list(self.blocks(block_size)), format="csr")
+        out = np.empty(self.shape, dtype=np.float32)
         for start, block in zip(range(0, self.n_samples, block_size), self.blocks(block_size)):
-            out[start : start + block.shape[0]] = (
-                block.toarray() if sparse.issparse(block) else block
-            )
+            out[start : start + block.shape[0]] = block
         return out
 
 

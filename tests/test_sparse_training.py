@@ -297,6 +297,11 @@ def test_sparse_rows_find_their_exact_neighbours_from_sparse_products():
     X = sp.random(600, 80, density=0.05, format="csr", random_state=0)
     X.data = np.ceil(X.data * 3)  # counts: many exact ties
     found = _sparse_kneighbors_with_self(X, 5, block_size=128)
+    # Blocks bounded by their products instead (down to one query each) find the same rows.
+    for max_products in (1, 50):
+        np.testing.assert_array_equal(
+            _sparse_kneighbors_with_self(X, 5, max_products=max_products), found
+        )
     distances, _ = NearestNeighbors(n_neighbors=5).fit(X).kneighbors(X)
     dense = X.toarray()
     for i, row in enumerate(found):

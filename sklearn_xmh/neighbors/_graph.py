@@ -5,6 +5,7 @@ Both are built on :class:`sklearn.neighbors.NearestNeighbors`, one block of quer
 that memory stays bounded by the block, and every item is its own neighbour.
 """
 
+import gc
 from numbers import Integral
 
 import numpy as np
@@ -224,6 +225,10 @@ def _nndescent_with_self(X, n_neighbors, *, n_jobs=None, random_state=None):
         low_memory=True,
     )
     found = np.asarray(index.neighbor_graph[0][:, :k], dtype=np.int64)
+    # The index sits in a reference cycle that holds the rows: collect it now, so that the
+    # caller's copy of the view is freed when it drops it, not at some later collection.
+    del index
+    gc.collect()
     return _with_self(found, np.arange(n_samples))
 
 
@@ -268,14 +273,16 @@ def _kneighbors_with_self(X, n_neighbors, *, block_size=2048, n_jobs=None):
     return neighbors
 
 
-def _sparse_kneighbors_with_self(X, n_neighbors, *, block_size=4096):
+def _sparse_kneighbors_with_self(X, n_neighbors, *, block_size=4096, max_products=2**22):
     """Exact :func:`_kneighbors_with_self` for sparse rows, from their sparse products.
 
     ``|q - x|**2 = |q|**2 + |x|**2 - 2 q.x``: the rows that share a feature with a query are its
     nonzero products, found by one sparse product per block of queries; every other row is at
     ``|q|**2 + |x|**2``, so the ``n_neighbors`` rows of smallest norm stand in for all of them.
     The work is the number of overlapping pairs, not ``n_samples**2``; ties are broken by row
-    index.
+    index. A block holds at most ``block_size`` queries and, beyond its first query, at most
+    ``max_products`` products (bounded above by the sum of its features' document frequencies),
+    so that memory stays bounded however many rows share features.
     """
     X = sparse.csr_matrix(X, dtype=np.float64)
     n_samples = X.shape[0]
@@ -283,20 +290,22 @@ def _sparse_kneighbors_with_self(X, n_neighbors, *, block_size=4096):
     norms = np.asarray(X.multiply(X).sum(axis=1)).ravel()
     smallest = np.argsort(norms, kind="stable")[:k].astype(np.int64)
     transposed = X.T.tocsr()
+    frequency = np.diff(transposed.indptr).astype(np.float64)
+    bound = sparse.csr_matrix((frequency[X.indices], X.indices, X.indptr), shape=X.shape)
+    reach = np.concatenate([[0], np.cumsum(np.asarray(bound.sum(axis=1)).ravel())])
     neighbors = np.empty((n_samples, k), dtype=np.int64)
-    for start in range(0, n_samples, block_size):
-        stop = min(start + block_size, n_samples)
+    start = 0
+    while start < n_samples:
+        stop = np.searchsorted(reach, reach[start] + max_products, side="right") - 1
+        stop = int(min(max(stop, start + 1), start + block_size, n_samples))
         products = (X[start:stop] @ transposed).tocsr()
         products.sort_indices()
         _top_k_of_products(
-            products.indptr.astype(np.int64),
-            products.indices.astype(np.int64),
-            products.data,
-            norms,
-            smallest,
-            neighbors[start:stop],
+            products.indptr, products.indices, products.data, norms, smallest, neighbors[start:stop]
         )
+        del products
         neighbors[start:stop] = _with_self(neighbors[start:stop], np.arange(start, stop))
+        start = stop
     return neighbors
 
 

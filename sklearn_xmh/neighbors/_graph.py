@@ -290,9 +290,10 @@ def _sparse_kneighbors_with_self(X, n_neighbors, *, block_size=4096, max_product
     norms = np.asarray(X.multiply(X).sum(axis=1)).ravel()
     smallest = np.argsort(norms, kind="stable")[:k].astype(np.int64)
     transposed = X.T.tocsr()
-    frequency = np.diff(transposed.indptr).astype(np.float64)
-    bound = sparse.csr_matrix((frequency[X.indices], X.indices, X.indptr), shape=X.shape)
-    reach = np.concatenate([[0], np.cumsum(np.asarray(bound.sum(axis=1)).ravel())])
+    # reach[i]: the bound on the products of rows before i, the running sum of the document
+    # frequencies of their stored features.
+    frequency = np.diff(transposed.indptr).astype(np.int64)
+    reach = np.concatenate([[0], np.cumsum(frequency[X.indices])])[X.indptr]
     neighbors = np.empty((n_samples, k), dtype=np.int64)
     start = 0
     while start < n_samples:

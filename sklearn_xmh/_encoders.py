@@ -258,6 +258,30 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         with torch.inference_mode():
             return self.tower_(to_batch_tensor(X, self.device_)).cpu().numpy()
 
+    def set_params(self, **params):
+        """Set the parameters; on a fitted encoder, ``device`` also moves its tower there.
+
+        Parameters
+        ----------
+        **params : dict
+            Encoder parameters.
+
+        Returns
+        -------
+        self : ModalityEncoder
+        """
+        before = self.get_params(deep=False)
+        super().set_params(**params)
+        if "device" in params and _is_torch(getattr(self, "tower_", None)):
+            try:
+                device = resolve_device(self.device)
+            except ValueError:
+                super().set_params(device=before["device"])
+                raise
+            self.device_ = device
+            self.tower_.to(device)
+        return self
+
     @property
     def _n_features_out(self):
         return -(-self.n_bits_ // 8) if self.code_format == "packed" else self.n_bits_
@@ -270,7 +294,7 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def __setstate__(self, state):
         super().__setstate__(_convert_towers(dict(state), is_module_state, module_from_state))
         if _is_torch(getattr(self, "tower_", None)):
-            self.device_ = loadable_device(self.device_, type(self).__name__)
+            self.device_ = loadable_device(self.device_)
             self.tower_.to(self.device_)
 
     def __sklearn_tags__(self):

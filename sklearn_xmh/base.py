@@ -349,6 +349,10 @@ class BaseDeepHasher(BaseCrossModalHasher):
     def set_params(self, **params):
         """Set the parameters, including ``image_module__*`` / ``text_module__*`` ones.
 
+        On a fitted model, ``device`` also moves the two encoders there, so that a model fitted
+        on a CPU can encode on a GPU (``set_params(device="cuda")``) and back; a device this
+        machine does not have raises a ValueError and changes nothing.
+
         Parameters
         ----------
         **params : dict
@@ -364,10 +368,17 @@ class BaseDeepHasher(BaseCrossModalHasher):
             for key in list(params)
             if key in known or key.startswith(_MODULE_PREFIXES)
         }
-        super().set_params(**params)
-        self._extra_params = (*known, *(key for key in extra if key not in known))
-        for key, value in extra.items():
-            setattr(self, key, value)
+        with _restored_on_error(self):
+            super().set_params(**params)
+            self._extra_params = (*known, *(key for key in extra if key not in known))
+            for key, value in extra.items():
+                setattr(self, key, value)
+            if "device" in params and hasattr(self, "image_encoder_"):
+                # A fitted model moves its encoders: it encodes on the new device from now on
+                # (a model fitted on a CPU encodes on a GPU), and trains there on warm_start.
+                for encoder in (self.image_encoder_, self.text_encoder_):
+                    encoder.set_params(device=self.device)
+                self.device_ = self.image_encoder_.device_
         return self
 
     def _check_extra_params(self):
@@ -529,7 +540,7 @@ class BaseDeepHasher(BaseCrossModalHasher):
         # A model fitted on a GPU loads on a machine without one: it then encodes on the CPU
         # (its encoders and skorch's net fall back the same way, each with a warning).
         if hasattr(self, "device_"):
-            self.device_ = loadable_device(self.device_, type(self).__name__)
+            self.device_ = loadable_device(self.device_)
 
     def _fit_towers(self, image, text, labels, random_state, **inputs):
         import torch
@@ -555,6 +566,10 @@ class BaseDeepHasher(BaseCrossModalHasher):
             if continuing:
                 net = copy.deepcopy(self.net_)
                 net.set_params(max_epochs=self.max_epochs)
+                if self.accelerator is None:
+                    from .nn.net import move_net
+
+                    move_net(net, self.device_)
                 net.partial_fit(data, labels)
             else:
                 net = self._make_net(image, text)

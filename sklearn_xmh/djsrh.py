@@ -6,7 +6,7 @@ Large-Scale Unsupervised Cross-Modal Retrieval." ICCV 2019.
 
 from numbers import Real
 
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .base import BaseDeepHasher
 from .utils._docs import fill_doc
@@ -40,6 +40,14 @@ class DJSRHHasher(BaseDeepHasher):
         Weight of the second-order term ``S~ S~^T / m``.
     mu : float, default=1.5
         Scale of the affinity target.
+    affinity : {"auto", "shifted", "cosine"}, default="auto"
+        How a view's cosine similarities become affinity targets in [-1, 1]. ``"shifted"`` is
+        the reference's ``2 cos - 1``, right for non-negative features (histograms,
+        bags of words, ReLU activations) whose cosines lie in [0, 1]; ``"cosine"`` keeps the
+        cosine, right for signed features (centred, PCA-projected or CLIP-like embeddings)
+        whose cosines already span [-1, 1] and which ``2 cos - 1`` would send to -3.
+        ``"auto"`` takes ``"shifted"`` for a view whose features are all non-negative and
+        ``"cosine"`` otherwise, view by view (``affinity_`` says which).
     intra_image_weight : float, default=0.3
         Weight of the image-image reconstruction term.
     intra_text_weight : float, default=0.3
@@ -69,6 +77,8 @@ class DJSRHHasher(BaseDeepHasher):
     ----------
     net_ : skorch.NeuralNet
         The trained network.
+    affinity_ : tuple of str
+        The affinity of the image and of the text view, ``"shifted"`` or ``"cosine"``.
     %(deep_attributes)s
 
     See Also
@@ -116,6 +126,7 @@ class DJSRHHasher(BaseDeepHasher):
         "beta": [Interval(Real, 0, 1, closed="both")],
         "eta": [Interval(Real, 0, 1, closed="both")],
         "mu": [Interval(Real, 0, None, closed="neither")],
+        "affinity": [StrOptions({"auto", "shifted", "cosine"})],
         "intra_image_weight": [Interval(Real, 0, None, closed="left")],
         "intra_text_weight": [Interval(Real, 0, None, closed="left")],
         "image_learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -133,6 +144,7 @@ class DJSRHHasher(BaseDeepHasher):
         beta=0.3,
         eta=0.4,
         mu=1.5,
+        affinity="auto",
         intra_image_weight=0.3,
         intra_text_weight=0.3,
         image_learning_rate=1e-2,
@@ -163,6 +175,7 @@ class DJSRHHasher(BaseDeepHasher):
         self.beta = beta
         self.eta = eta
         self.mu = mu
+        self.affinity = affinity
         self.intra_image_weight = intra_image_weight
         self.intra_text_weight = intra_text_weight
         self.image_learning_rate = image_learning_rate
@@ -203,7 +216,12 @@ class DJSRHHasher(BaseDeepHasher):
 
     def _training_inputs(self, X, y):
         # The views as given, read batch by batch beside the preprocessed ones (no copy).
-        return {"image_affinity": TrainingView(X), "text_affinity": TrainingView(y)}
+        views = {"image_affinity": TrainingView(X), "text_affinity": TrainingView(y)}
+        self.affinity_ = tuple(
+            self.affinity if self.affinity != "auto" else _affinity_of(view)
+            for view in views.values()
+        )
+        return views
 
     def _build_loss(self):
         from .nn import DJSRHLoss
@@ -214,6 +232,7 @@ class DJSRHHasher(BaseDeepHasher):
             mu=self.mu,
             intra_image_weight=self.intra_image_weight,
             intra_text_weight=self.intra_text_weight,
+            affinity=self.affinity_,
         )
 
     def _net_params(self):
@@ -240,3 +259,10 @@ class DJSRHHasher(BaseDeepHasher):
         from .nn import DJSRHAlphaSchedule
 
         return [("alpha_schedule", DJSRHAlphaSchedule())]
+
+
+def _affinity_of(view):
+    """``"shifted"`` for a view whose features are all non-negative, else ``"cosine"``: one
+    pass over its blocks."""
+    negative = any(block.shape[0] and block.min() < 0 for block in view.blocks())
+    return "cosine" if negative else "shifted"

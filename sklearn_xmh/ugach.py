@@ -18,18 +18,26 @@ class UGACHHasher(BaseDeepHasher):
 
     A correlation graph links every training item to its ``n_image_neighbors`` nearest
     neighbours by image features and its ``n_text_neighbors`` by text features (itself
-    included); the other view of those neighbours
-    are its positives in both retrieval directions. A discriminator and a generator, each with an
-    image and a text pathway ``d -> hidden (tanh) -> n_bits -> sigmoid``, play against each other:
-    the generator samples, by a softmax over a random candidate pool, items it finds close to a
-    query, and the discriminator learns a triplet hinge that ranks the graph positive above the
-    generated item, with margin ``n_bits / 8`` on squared distances. The generator is trained by
-    policy gradient with the reward ``sigmoid(hinge)`` from the discriminator. The discriminator
-    is first pre-trained with random non-neighbour negatives until its loss plateaus; the
-    generator then starts from its weights, and the negatives it draws for the discriminator
-    exclude the query's graph positives. Codes come from the discriminator: a bit is 1 where its
-    sigmoid output is at least 0.5. :func:`~sklearn_xmh.inspection.mechanism_health` reports
-    how far the generator's policy is from uniform.
+    included); the other view of those neighbours are its positives in both retrieval
+    directions. A discriminator and a generator, each with an image and a text pathway
+    ``d -> hidden (tanh) -> n_bits -> sigmoid``, play against each other: the generator samples,
+    by a softmax over a random candidate pool, items it finds close to a query, and the
+    discriminator learns a triplet hinge that ranks the graph positive above the generated
+    item, with margin ``n_bits / 8`` on squared distances. The generator is trained by policy
+    gradient with the reward ``sigmoid(hinge)`` from the discriminator. The discriminator is
+    first pre-trained with random non-neighbour negatives until its loss plateaus; the
+    negatives the generator then draws for it exclude the query's graph positives. Codes come
+    from the discriminator: a bit is 1 where its sigmoid output is at least 0.5.
+    :func:`~sklearn_xmh.inspection.mechanism_health` reports how far the generator's policy is
+    from uniform.
+
+    By default the generator is trained as the official code trains it: its loss is a softmax
+    over the two items it drew for a query (``generator_objective="sampled"``), it starts from
+    its own truncated normal initialisation, and it steps by SGD with weight decay. With that
+    loss the policy stays near uniform (about 0.99 of the uniform entropy on Wiki), so the game
+    hardly changes the discriminator's negatives; the whole-pool policy gradient
+    (``"pool"``) makes the generator play, and measurably costs retrieval (see
+    :ref:`mechanisms`).
 
     This is an unsupervised method: ``labels`` passed to :meth:`fit` are ignored, and nothing
     selects epochs or models on labels; the last epoch is kept.
@@ -57,23 +65,23 @@ class UGACHHasher(BaseDeepHasher):
     learning_rate : float, default=3e-2
         SGD learning rate of the discriminator. The reference code uses 1e-3 with one triplet
         per step; with batches of triplets, 3e-2 scored best in cross-validation on Wiki.
-    generator_learning_rate : float, default=0.5
-        SGD learning rate of the generator. The reference code takes 1e-2 steps on one query
-        at a time; a step on the mean loss of a batch of 64 queries moves as far at about 64
-        times that rate.
+    generator_learning_rate : float, default=0.64
+        SGD learning rate of the generator. The reference code takes steps of 1e-2 on one
+        query at a time; a step on the mean loss of a batch of 64 queries moves as far per
+        epoch at 64 times that rate.
     weight_decay : float, default=0.01
         Weight decay of the discriminator.
-    generator_weight_decay : float, default=0.0
-        Weight decay of the generator. At the generator's learning rate, the discriminator's
-        0.01 shrinks its weights by 0.5% a step and keeps its policy within a few percent of
-        uniform: the generator then does not play.
+    generator_weight_decay : float, default=0.02
+        Weight decay of the generator. The reference adds ``0.01 * ||w||**2 / 2`` to the loss of
+        every step, one step per query and direction; with the batch-scaled learning rate and
+        both directions in one step, 0.02 shrinks the weights as much per epoch.
     batch_size : int, default=64
         Query items per batch; each gives ``triplets_per_query`` triplets per retrieval
         direction.
-    triplets_per_query : int, default=1
-        Triplets per query item, direction and epoch. The reference code draws 2; in 3-fold
-        cross-validation on Wiki's training pairs, 2 triplets with 2 generator epochs per round
-        scored below 1 and 1 (held-out mAP@50 0.171 against 0.188) at twice the cost.
+    triplets_per_query : int, default=2
+        Triplets per query item, direction and epoch, and the items the generator draws per
+        query to learn from (``SELECTNUM`` of the reference code). The default objective needs
+        at least 2.
     pretrain_epochs : int, default=15
         Most epochs of discriminator pre-training with random non-neighbour negatives.
     pretrain_tol : float, default=0.01
@@ -83,12 +91,20 @@ class UGACHHasher(BaseDeepHasher):
     adversarial : bool, default=True
         Whether adversarial rounds follow pre-training. False trains the discriminator alone
         on random non-neighbour negatives for all ``max_epochs``: the ablation of the game.
-    generator_init : {"discriminator", "random"}, default="discriminator"
-        Start the generator from the pre-trained discriminator's weights, or from its own
-        random initialisation.
-    generator_epochs : int, default=1
-        Generator epochs per adversarial round (2 in the reference code; see
-        ``triplets_per_query``).
+    generator_init : {"normal", "discriminator", "random"}, default="normal"
+        The generator's initial weights: the reference code's normal of standard deviation 0.1
+        truncated at two (zero biases), the pre-trained discriminator's weights, or torch's
+        default initialisation.
+    generator_objective : {"sampled", "pool", "pool_baseline"}, default="sampled"
+        The generator's policy-gradient loss over the items it drew for a query.
+        ``"sampled"`` is the reference code's: a softmax over the drawn items' scores only,
+        whose gradient pulls items of equal reward to equal scores. ``"pool"`` is the policy
+        gradient of the softmax over the whole pool that drew them (UGACH's eq. 8 read
+        literally): every draw is reinforced, as the reward is at least 0.5, and the policy
+        peaks. ``"pool_baseline"`` subtracts the batch's mean reward from each reward, the
+        usual variance reduction of a policy gradient.
+    generator_epochs : int, default=2
+        Generator epochs per adversarial round, as the reference code.
     max_epochs : int, default=30
         Total discriminator epochs, pre-training included; every epoch after pre-training is
         one adversarial round (a discriminator epoch on generated negatives, then
@@ -124,8 +140,12 @@ class UGACHHasher(BaseDeepHasher):
     adversarial training step runs its own two optimizers outside accelerate's wrappers, and
     fitting with one raises a ValueError.
 
-    The reference code trains on one triplet per step and selects its best epoch on labelled test
-    mAP; here the steps take batches of triplets, and the last epoch is kept.
+    The reference code trains on one triplet per step, with hidden layers of 8192 units, an
+    exponential decay of its learning rates (0.9 every 20,000 steps), and selects its best
+    epoch by the labelled mAP of the *test* queries (``map_best_val_dis``,
+    ``DIS_MODEL_BEST_FILE``), which hides any harm the game does. Here the steps take batches
+    of triplets, the learning rates are constant, and the last epoch is kept: nothing is
+    selected on labels.
 
     References
     ----------
@@ -160,7 +180,8 @@ class UGACHHasher(BaseDeepHasher):
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
         "pretrain_tol": [Interval(Real, 0, 1, closed="left")],
         "adversarial": ["boolean"],
-        "generator_init": [StrOptions({"discriminator", "random", "normal"})],
+        "generator_init": [StrOptions({"normal", "discriminator", "random"})],
+        "generator_objective": [StrOptions({"sampled", "pool", "pool_baseline"})],
         "generator_epochs": [Interval(Integral, 1, None, closed="left")],
         "triplets_per_query": [Interval(Integral, 1, None, closed="left")],
     }
@@ -175,16 +196,17 @@ class UGACHHasher(BaseDeepHasher):
         pool_size=None,
         margin=None,
         learning_rate=3e-2,
-        generator_learning_rate=0.5,
+        generator_learning_rate=0.64,
         weight_decay=0.01,
-        generator_weight_decay=0.0,
+        generator_weight_decay=0.02,
         batch_size=64,
-        triplets_per_query=1,
+        triplets_per_query=2,
         pretrain_epochs=15,
         pretrain_tol=0.01,
         adversarial=True,
-        generator_init="discriminator",
-        generator_epochs=1,
+        generator_init="normal",
+        generator_objective="sampled",
+        generator_epochs=2,
         max_epochs=30,
         image_preprocessor=None,
         text_preprocessor=None,
@@ -219,6 +241,7 @@ class UGACHHasher(BaseDeepHasher):
         self.pretrain_tol = pretrain_tol
         self.adversarial = adversarial
         self.generator_init = generator_init
+        self.generator_objective = generator_objective
         self.generator_epochs = generator_epochs
         self.max_epochs = max_epochs
         self.image_preprocessor = image_preprocessor
@@ -237,6 +260,19 @@ class UGACHHasher(BaseDeepHasher):
         self.image_module = image_module
         self.text_module = text_module
         self._set_module_params(kwargs)
+
+    def _check_training_views(self, image, text):
+        if (
+            self.adversarial
+            and self.generator_objective == "sampled"
+            and self.triplets_per_query < 2
+        ):
+            raise ValueError(
+                "generator_objective='sampled' learns from a softmax over the items the "
+                "generator drew for a query, which needs triplets_per_query >= 2; got "
+                f"triplets_per_query={self.triplets_per_query}. Draw 2 or more, or use "
+                "generator_objective='pool'."
+            )
 
     def _build_module(self, n_image_features, n_text_features):
         from .nn import UGACHModule
@@ -279,6 +315,7 @@ class UGACHHasher(BaseDeepHasher):
             "pretrain_tol": self.pretrain_tol,
             "adversarial": self.adversarial,
             "generator_init": self.generator_init,
+            "generator_objective": self.generator_objective,
             "generator_epochs": self.generator_epochs,
             "triplets_per_query": self.triplets_per_query,
             "graph_algorithm": self.graph_algorithm,

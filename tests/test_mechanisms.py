@@ -56,11 +56,29 @@ def test_fixed_scaling_is_a_plain_tanh_with_nothing_learned(data):
     assert mechanism_health(hasher, data.X_image, data.X_text).alpha_mean == 1.0
 
 
-def test_alpha_penalty_weight_controls_how_binary_the_layer_ends(data):
+def test_the_alpha_penalty_pushes_alpha_up_by_its_own_gradient():
+    # d/d(log alpha) of w * sum(1 / alpha**2) is -2 w / alpha**2: descent raises alpha.
+    layer = AdaptiveTanh(3, scaling="linear")
+    with torch.no_grad():
+        layer.log_alpha.copy_(torch.log(torch.tensor([0.5, 1.0, 4.0])))
+    (0.3 * layer.penalty()).backward()
+    torch.testing.assert_close(layer.log_alpha.grad, -2 * 0.3 / torch.tensor([0.25, 1.0, 16.0]))
+
+
+def test_dbrcs_hash_layer_is_linear_and_atanh_unless_batch_norm_is_asked_for(data):
+    layers = fast(DBRCHasher, "dbrc").fit(data.X_image, data.X_text).net_.module_.hash_layer
+    assert [type(layer) for layer in layers] == [torch.nn.Linear, AdaptiveTanh]
+    normed = fast(DBRCHasher, "dbrc", hash_batch_norm=True).fit(data.X_image, data.X_text)
+    assert isinstance(normed.net_.module_.hash_layer[1], torch.nn.BatchNorm1d)
+    assert not normed.net_.module_.hash_layer[1].affine
+
+
+def test_with_batch_norm_the_alpha_penalty_controls_how_binary_the_layer_ends(data):
     def saturation(weight):
         hasher = fast(
             DBRCHasher,
             "dbrc",
+            hash_batch_norm=True,
             alpha_penalty_weight=weight,
             alpha_learning_rate=0.1,
             max_epochs=15,

@@ -9,9 +9,9 @@ from scipy import sparse
 from sklearn.base import clone
 from torch import nn
 
-from sklearn_xmh import HammingIndex, trusted_types
+from sklearn_xmh import DBRCHasher, HammingIndex, trusted_types
 
-from .conftest import fast_estimators
+from .conftest import FAST_PARAMS, fast_estimators
 from .test_custom_towers import TinyCNN
 
 sio = pytest.importorskip("skops.io")
@@ -71,6 +71,8 @@ def test_trusted_types_are_exactly_what_the_library_needs(fitted, data):
         *(h.text_encoder_ for h in fitted),
         HammingIndex().fit(rng.integers(0, 2, (10, 8))),
         with_tower.fit(data.X_image, data.X_text, labels=data.labels),
+        # DBRC's optional batch normalisation in front of ATanh.
+        DBRCHasher(**FAST_PARAMS["dbrc"], hash_batch_norm=True).fit(data.X_image, data.X_text),
         # A sparse text view: its towers start with SparseLinear (and SparseDropout).
         clone(ESTIMATORS[1])
         .set_params(text_dropout=0.1)

@@ -2,6 +2,7 @@
 memory-bank net (Cao, Long, Wang and Yu, BMVC 2017)."""
 
 import math
+from contextlib import contextmanager
 from numbers import Real
 
 import torch
@@ -67,9 +68,13 @@ def cosine_max_margin(codes_a, codes_b, similarity, margin, *, balanced=False):
     hinge = F.relu(margin - similarity * cos)
     if not balanced:
         return hinge.mean()
-    similar = similarity > 0
-    parts = [hinge[mask].mean() for mask in (similar, ~similar) if mask.any()]
-    return sum(parts) / len(parts)
+    # Each kind's mean by masked sums, so that no step waits on the device for a count (and
+    # a CUDA graph can capture it); a kind absent from the batch drops out of the average.
+    similar = (similarity > 0).to(hinge.dtype)
+    counts = torch.stack([similar.sum(), similar.numel() - similar.sum()])
+    sums = torch.stack([(hinge * similar).sum(), (hinge * (1 - similar)).sum()])
+    present = counts > 0
+    return (sums / counts.clamp_min(1)).sum() / present.sum()
 
 
 @validate_params({"codes": [torch.Tensor], "margin": _REAL}, prefer_skip_nested_validation=True)
@@ -169,14 +174,15 @@ class CHNNet(CrossModalNet):
         super().__init__(module, *args, **kwargs)
         self.memory_bank = memory_bank
 
-    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+    @contextmanager
+    def training_state(self, X, y=None):
         self._bank = None
         if self.memory_bank:
             codes_image, codes_text = self.forward(X, training=False, device=self.device)
             labels = to_tensor(y, device=self.device).to(codes_image.dtype)
             self._bank = (codes_image.detach(), codes_text.detach(), labels)
         try:
-            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+            yield
         finally:
             # The bank is training state only: it is neither pickled nor kept.
             del self._bank
@@ -185,6 +191,7 @@ class CHNNet(CrossModalNet):
         bank = getattr(self, "_bank", None)
         if not (training and bank is not None):
             return super().get_loss(y_pred, y_true, X=X, training=training)
+        X, y_true = self._on_device(X, y_true)
         bank_image, bank_text, _ = bank
         index = X["index"].to(bank_image.device).long()
         bank_image[index] = y_pred[0].detach()

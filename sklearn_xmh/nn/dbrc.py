@@ -29,6 +29,10 @@ class DBRCModule(CrossModalModule):
     modality_dropout : float
         Probability that a training pair has one of its views zeroed (each view equally likely), so
         that single-view queries encode well.
+    hash_batch_norm : bool, default=False
+        Standardise each bit's pre-activation over the batch (batch normalisation without affine
+        parameters) in front of ATanh. Not in the paper: it fixes the scale of ``h``, so that
+        ``alpha`` alone sets how binary the outputs are.
     image_net, text_net : nn.Module or None, default=None
         A custom encoder (for example a :class:`ModuleTower`) to use instead of a view's default
         MLP; it must output ``hidden_layer_sizes[-1]`` features.
@@ -39,6 +43,7 @@ class DBRCModule(CrossModalModule):
             **SHAPE_CONSTRAINTS,
             "scaling": [StrOptions({"linear", "nonlinear", "fixed"})],
             "modality_dropout": [Interval(Real, 0, 1, closed="both")],
+            "hash_batch_norm": ["boolean"],
         },
         prefer_skip_nested_validation=True,
     )
@@ -51,6 +56,7 @@ class DBRCModule(CrossModalModule):
         hidden_layer_sizes,
         scaling,
         modality_dropout,
+        hash_batch_norm=False,
         image_net=None,
         text_net=None,
     ):
@@ -64,13 +70,13 @@ class DBRCModule(CrossModalModule):
             image_net if image_net is not None else make_mlp([n_image_features, *hidden])
         )
         self.text_net = text_net if text_net is not None else make_mlp([n_text_features, *hidden])
-        # Standardising each bit's pre-activation fixes the scale of ``h``, so that ``alpha``,
-        # not the linear layer's weights, decides how close ``tanh(alpha * h)`` gets to +-1:
-        # without it the network shrinks the weights as alpha grows, the product stays put, and
-        # the penalty buys no saturation. It also centres every bit (balanced codes).
+        # The paper's hash layer is a linear map and ATanh. The optional batch normalisation
+        # fixes the scale of ``h``, so that alpha, not the linear weights, decides how close
+        # ``tanh(alpha * h)`` gets to +-1 (without it the network can shrink the weights as
+        # alpha grows); it is not in the paper and costs retrieval (docs: mechanisms).
         self.hash_layer = nn.Sequential(
             nn.Linear(hidden[-1], n_bits),
-            nn.BatchNorm1d(n_bits, affine=False),
+            *([nn.BatchNorm1d(n_bits, affine=False)] if hash_batch_norm else []),
             AdaptiveTanh(n_bits, scaling=scaling),
         )
         self.image_decoder = make_mlp(

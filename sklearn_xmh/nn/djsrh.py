@@ -34,6 +34,9 @@ class DJSRHModule(TwoTowers):
         )
 
 
+# How a view's cosines become affinities in [-1, 1].
+AFFINITIES = ("shifted", "cosine")
+
 _AFFINITY_CONSTRAINTS = {
     "beta": [Interval(Real, 0, 1, closed="both")],
     "eta": [Interval(Real, 0, 1, closed="both")],
@@ -41,15 +44,30 @@ _AFFINITY_CONSTRAINTS = {
 }
 
 
+def _view_affinity(features, kind):
+    features = F.normalize(features, dim=1)
+    cosine = features @ features.T
+    return 2.0 * cosine - 1.0 if kind == "shifted" else cosine
+
+
 @validate_params(
-    {"image": [torch.Tensor], "text": [torch.Tensor], **_AFFINITY_CONSTRAINTS},
+    {
+        "image": [torch.Tensor],
+        "text": [torch.Tensor],
+        **_AFFINITY_CONSTRAINTS,
+        "affinity": [tuple, list],
+    },
     prefer_skip_nested_validation=True,
 )
-def joint_semantics_affinity(image, text, *, beta, eta, mu):
+def joint_semantics_affinity(image, text, *, beta, eta, mu, affinity=("shifted", "shifted")):
     """The joint-semantics affinity matrix of a mini-batch of ``m`` pairs (DJSRH, eq. 2-4).
 
-    ``S_I = 2 cos(image, image) - 1`` and ``S_T = 2 cos(text, text) - 1`` on the input features;
+    ``S_I`` and ``S_T`` are the cosine affinities of the image and the text input features;
     ``S~ = beta S_I + (1 - beta) S_T``; ``S = mu ((1 - eta) S~ + eta S~ S~^T / m)``.
+
+    A view's affinity is ``2 cos - 1`` (``"shifted"``, the reference's, for non-negative
+    features, whose cosines lie in [0, 1]) or the cosine itself (``"cosine"``, for signed
+    features, whose cosines already span [-1, 1]); either way it lies in [-1, 1].
 
     Parameters
     ----------
@@ -57,15 +75,19 @@ def joint_semantics_affinity(image, text, *, beta, eta, mu):
     text : torch.Tensor of shape (m, n_text_features)
     beta, eta, mu : float
         Weight of the image affinity, weight of the second-order term, and scale.
+    affinity : tuple of {"shifted", "cosine"}, default=("shifted", "shifted")
+        The affinity of the image and of the text view.
 
     Returns
     -------
     S : torch.Tensor of shape (m, m)
     """
-    image = F.normalize(image, dim=1)
-    text = F.normalize(text, dim=1)
-    S_image = 2.0 * image @ image.T - 1.0
-    S_text = 2.0 * text @ text.T - 1.0
+    if len(affinity) != 2 or not set(affinity) <= set(AFFINITIES):
+        raise ValueError(
+            f"affinity must be two of {AFFINITIES} (image, text), got {tuple(affinity)!r}."
+        )
+    S_image = _view_affinity(image, affinity[0])
+    S_text = _view_affinity(text, affinity[1])
     S_tilde = beta * S_image + (1.0 - beta) * S_text
     # The second-order term: two pairs are similar when they have similar neighbours (eq. 3).
     S = (1.0 - eta) * S_tilde + eta * (S_tilde @ S_tilde.T) / S_tilde.shape[0]
@@ -89,6 +111,8 @@ class DJSRHLoss(nn.Module):
     intra_image_weight, intra_text_weight : float
         Weights ``w_I`` and ``w_T`` of the image-image and text-text reconstruction terms
         (``lambda1`` and ``lambda2`` of the paper).
+    affinity : tuple of {"shifted", "cosine"}, default=("shifted", "shifted")
+        Each view's affinity (see :func:`joint_semantics_affinity`).
     """
 
     @validate_params(
@@ -96,14 +120,18 @@ class DJSRHLoss(nn.Module):
             **_AFFINITY_CONSTRAINTS,
             "intra_image_weight": [Interval(Real, 0, None, closed="left")],
             "intra_text_weight": [Interval(Real, 0, None, closed="left")],
+            "affinity": [tuple, list],
         },
         prefer_skip_nested_validation=True,
     )
-    def __init__(self, *, beta, eta, mu, intra_image_weight, intra_text_weight):
+    def __init__(
+        self, *, beta, eta, mu, intra_image_weight, intra_text_weight, affinity=("shifted",) * 2
+    ):
         super().__init__()
         self.beta = beta
         self.eta = eta
         self.mu = mu
+        self.affinity = tuple(affinity)
         self.intra_image_weight = intra_image_weight
         self.intra_text_weight = intra_text_weight
 
@@ -116,6 +144,7 @@ class DJSRHLoss(nn.Module):
                 beta=self.beta,
                 eta=self.eta,
                 mu=self.mu,
+                affinity=self.affinity,
             )
         B_image = F.normalize(codes_image, dim=1)
         B_text = F.normalize(codes_text, dim=1)

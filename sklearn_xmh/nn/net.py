@@ -1,10 +1,15 @@
 """The skorch network that every deep hasher trains, and its training callbacks."""
 
+import warnings
+from contextlib import contextmanager
+
 import numpy as np
 from sklearn.utils._param_validation import validate_params
 from skorch import NeuralNet
 from skorch.callbacks import Callback
+from skorch.exceptions import DeviceWarning
 from skorch.hf import AccelerateMixin
+from skorch.utils import to_tensor
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -58,8 +63,21 @@ class CrossModalNet(NeuralNet):
         from .data import CrossModalDataset
 
         if isinstance(X, dict):
-            return CrossModalDataset(X, y)
+            # Held on the net's device where they fit: batches are gathered there by index.
+            return CrossModalDataset(X, y, device=self.device)
         return super().get_dataset(X, y)
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        with self.training_state(X, y):
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+
+    @contextmanager
+    def training_state(self, X, y=None):
+        """Hook: state a training step reads beside its batch, over the whole training set
+        (UGACH's graph and views, CHN's memory bank), set up for one :meth:`fit_loop` and
+        removed after it, so that it is neither pickled nor kept. Override as a context
+        manager; the default holds nothing."""
+        yield
 
     def infer(self, x, **fit_params):
         if isinstance(x, dict):
@@ -67,7 +85,49 @@ class CrossModalNet(NeuralNet):
         return super().infer(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
+        X, y_true = self._on_device(X, y_true)
         return self.criterion_(y_pred, y_true, X)
+
+    def _on_device(self, *tensors):
+        """``tensors`` (a batch's ``X`` dict, its labels) on the net's device.
+
+        skorch moves only what goes through :meth:`infer`; a loss also reads the batch's
+        inputs (reconstruction targets, affinity features, row indices) and its labels, which
+        the data loader leaves on the CPU. Under an accelerator (``device=None``) the prepared
+        data loader has placed them already.
+        """
+        if self.device is None:
+            return tensors
+        return tuple(None if t is None else to_tensor(t, device=self.device) for t in tensors)
+
+    def __getstate__(self):
+        # skorch maps its registered modules (``module_``, ``criterion_``, ...) to a machine
+        # without the fitting device when loading, but pickles every other attribute as is. A
+        # module passed as an instance (``module``, ``criterion``, ``generator`` and their
+        # ``*__`` arguments) is the very object that was trained, with the device's tensors:
+        # it goes through skorch's device mapping too.
+        registered = tuple(self.cuda_dependent_attributes_)
+        instances = [
+            key
+            for key, value in vars(self).items()
+            if isinstance(value, nn.Module) and not key.startswith(registered)
+        ]
+        if not instances:
+            return super().__getstate__()
+        self.cuda_dependent_attributes_ = [*registered, *instances]
+        try:
+            state = super().__getstate__()
+        finally:
+            self.cuda_dependent_attributes_ = list(registered)
+        state["cuda_dependent_attributes_"] = list(registered)
+        return state
+
+    def __setstate__(self, state):
+        # skorch maps a GPU-fitted net to the CPU with its own DeviceWarning; the hasher that
+        # holds the net says it once for the whole model.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeviceWarning)
+            super().__setstate__(state)
 
     def get_iterator(self, dataset, training=False):
         """Mini-batches of ``dataset``, each read in one go when it is a
@@ -97,6 +157,26 @@ class CrossModalNet(NeuralNet):
         super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
         if training:
             flush_lazy_optimizers(self)
+
+
+def move_net(net, device):
+    """Move a trained net to ``device``, its modules, criteria and optimizers' state included,
+    so that ``warm_start`` continues there. Parameters move in place, so the optimizers keep
+    them."""
+    import torch
+
+    for name in (*net._modules, *net._criteria):
+        module = getattr(net, name + "_", None)
+        if isinstance(module, nn.Module):
+            module.to(device)
+    for name in net._optimizers:
+        optimizer = getattr(net, name + "_", None)
+        for state in getattr(optimizer, "state", {}).values():
+            for key, value in state.items():
+                if isinstance(value, torch.Tensor):
+                    state[key] = value.to(device)
+    net.device = device
+    return net
 
 
 def flush_lazy_optimizers(net):

@@ -1,6 +1,7 @@
 """UGACH: the correlation graph, the generator / discriminator networks, their losses and the
 adversarial skorch net (Zhang, Peng and Yuan, AAAI 2018)."""
 
+from contextlib import contextmanager
 from numbers import Real
 
 import numpy as np
@@ -85,12 +86,15 @@ class UGACHTripletLoss(nn.Module):
     prefer_skip_nested_validation=True,
 )
 def policy_gradient_loss(log_probabilities, reward):
-    """The generator's REINFORCE loss ``-mean(log p(n | q) * reward)`` (UGACH, eq. 8)."""
+    """The generator's REINFORCE loss ``-mean(log p(n | q) * reward)`` (UGACH, eq. 8); the
+    reward is held constant."""
     return -(log_probabilities * reward.detach()).mean()
 
 
 # The two retrieval directions: query view, database view.
 _DIRECTIONS = (("image", "text"), ("text", "image"))
+# Uniform draws per query from which a random non-neighbour is taken.
+_REDRAWS = 20
 
 
 class UGACHNet(CrossModalNet):
@@ -104,8 +108,20 @@ class UGACHNet(CrossModalNet):
     ``generator_epochs`` epochs by policy gradient, rewarded by the discriminator. Each batch of
     query items gives ``triplets_per_query`` triplets per query in both directions (image query /
     text items, text query / image items); positives come from the correlation graph built at the
-    start of :meth:`partial_fit`. ``adversarial=False`` keeps the random negatives throughout:
-    the discriminator alone, the ablation of the game.
+    start of :meth:`fit_loop` (:meth:`training_state`). ``adversarial=False`` keeps the random
+    negatives throughout: the discriminator alone, the ablation of the game.
+
+    The generator's objective (``generator_objective``) is a REINFORCE loss over the
+    ``triplets_per_query`` items it drew for a query from its softmax over the pool:
+
+    - ``"sampled"``: the reference code's ``gen_loss``, ``-mean(log q(n) * reward)`` with ``q``
+      the softmax of the generator's scores over the drawn items only (``input_neg``), so that
+      items of equal reward are pulled to equal scores; it needs two draws or more;
+    - ``"pool"``: ``-mean(log p(n) * reward)`` with ``p`` the softmax over the whole pool, the
+      policy gradient of the policy that drew the items (UGACH, eq. 8, read literally); every
+      draw is reinforced, since the reward ``sigmoid(hinge)`` is at least 0.5;
+    - ``"pool_baseline"``: as ``"pool"``, with the batch's mean reward (per direction)
+      subtracted from each reward, the usual variance-reduced policy gradient.
 
     The generator and its optimizer are registered in :meth:`initialize_module` and
     :meth:`initialize_optimizer`, so ``set_params(generator__hidden_layer_sizes=...)``,
@@ -133,14 +149,18 @@ class UGACHNet(CrossModalNet):
         epoch loss so far; 0 pre-trains for ``pretrain_epochs`` epochs.
     adversarial : bool, default=True
         Whether the adversarial rounds follow pre-training.
-    generator_init : {"discriminator", "random"}, default="discriminator"
-        ``"discriminator"`` starts the generator from the pre-trained discriminator's weights
-        (when both have the same shape), so that its first policy already ranks the pool by a
-        trained code; ``"random"`` keeps its own random initialisation.
+    generator_init : {"normal", "discriminator", "random"}, default="normal"
+        ``"normal"`` is the reference code's initialisation of the generator, weights from a
+        normal of standard deviation 0.1 truncated at two, zero biases; ``"discriminator"``
+        starts it from the pre-trained discriminator's weights (when both have the same shape);
+        ``"random"`` keeps torch's default initialisation.
+    generator_objective : {"sampled", "pool", "pool_baseline"}, default="sampled"
+        The generator's policy-gradient loss, see above.
     generator_epochs : int, default=2
         Generator epochs per adversarial round (as the reference code).
     triplets_per_query : int, default=2
-        Triplets each query item gives per direction and epoch (as the reference code).
+        Triplets each query item gives per direction and epoch, and the items the generator
+        draws per query to learn from (as the reference code's ``SELECTNUM``).
     graph_algorithm : {"exact", "nndescent"}, default="exact"
         The correlation graph's neighbour search (see
         :func:`~sklearn_xmh.neighbors.correlation_graph`).
@@ -165,7 +185,8 @@ class UGACHNet(CrossModalNet):
         pretrain_epochs,
         pretrain_tol=0.0,
         adversarial=True,
-        generator_init="discriminator",
+        generator_init="normal",
+        generator_objective="sampled",
         generator_epochs=2,
         triplets_per_query=2,
         graph_algorithm="exact",
@@ -181,6 +202,7 @@ class UGACHNet(CrossModalNet):
         self.pretrain_tol = pretrain_tol
         self.adversarial = adversarial
         self.generator_init = generator_init
+        self.generator_objective = generator_objective
         self.generator_epochs = generator_epochs
         self.triplets_per_query = triplets_per_query
         self.graph_algorithm = graph_algorithm
@@ -201,9 +223,8 @@ class UGACHNet(CrossModalNet):
                 sparse_grad=self._sparse_grad(self.optimizer_generator),
             )
         if self.generator_init == "normal":
-            # The reference's initialisation: weights from a normal of standard deviation 0.1
-            # truncated at two, zero biases. Far wider than torch's default, it spreads the
-            # generator's scores, so that its first policy is already peaked.
+            # The reference's initialisation (tf.truncated_normal_initializer(stddev=0.1), zero
+            # biases): far wider than torch's default.
             for layer in self.generator_.modules():
                 if isinstance(layer, nn.Linear):
                     nn.init.trunc_normal_(layer.weight, std=0.1, a=-0.2, b=0.2)
@@ -222,10 +243,14 @@ class UGACHNet(CrossModalNet):
 
     # ---- data: the views of all training items, and the graph over them ----
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
+    @contextmanager
+    def training_state(self, X, y=None):
         # The views, kept only while training: positives, negatives and the generator's pool
-        # are read from them a batch of rows at a time (sparse stays sparse).
-        self._views = CrossModalDataset({view: X[view] for view in ("image", "text")})
+        # are read from them a batch of rows at a time (sparse stays sparse), on the net's
+        # device where they fit there.
+        self._views = CrossModalDataset(
+            {view: X[view] for view in ("image", "text")}, device=self.device
+        )
         self.neighbors_, self.n_distinct_ = correlation_graph(
             self._views.views["image"],
             self._views.views["text"],
@@ -244,9 +269,16 @@ class UGACHNet(CrossModalNet):
             torch.as_tensor(self.n_distinct_, device=self.device),
         )
         try:
-            return super().partial_fit(X, y, classes=classes, **fit_params)
+            yield
         finally:
             del self._views, self._graph
+
+    def get_dataset(self, X, y=None):
+        # Training reads only the batches' rows ("index"); the views are those of training_state.
+        views = getattr(self, "_views", None)
+        if views is not None and isinstance(X, dict) and y is None:
+            return views
+        return super().get_dataset(X, y)
 
     def _pool_size(self):
         n_samples = self._graph[0].shape[0]
@@ -262,20 +294,20 @@ class UGACHNet(CrossModalNet):
         return neighbors[index, column]
 
     def _sample_non_neighbors(self, index):
+        """A uniformly random non-neighbour of each query: the first of ``_REDRAWS`` uniform
+        draws outside its neighbour set (an item neighbouring every draw keeps the first).
+        Drawn at once, with no data-dependent loop, so a step never waits on the device."""
         neighbors, _ = self._graph
-        n_samples = neighbors.shape[0]
-        negatives = torch.randint(n_samples, index.shape, device=neighbors.device)
-        # Redraw the few that hit the neighbour set; an item neighbouring everything keeps one.
-        for _ in range(20):
-            hit = (neighbors[index] == negatives[:, None]).any(dim=1)
-            if not hit.any():
-                break
-            negatives[hit] = torch.randint(n_samples, (int(hit.sum()),), device=hit.device)
-        return negatives
+        draws = torch.randint(
+            neighbors.shape[0], (index.shape[0], _REDRAWS), device=neighbors.device
+        )
+        hit = (draws[:, :, None] == neighbors[index][:, None, :]).any(dim=2)
+        first = (~hit).to(torch.uint8).argmax(dim=1, keepdim=True)
+        return draws.gather(1, first).squeeze(1)
 
     def _generator_policy(self, query_view, item_view, index):
-        """The generator's softmax over a random candidate pool: ``(pool, log p)``, where
-        ``log p`` has one row per query.
+        """The generator's scores ``-d(q, c)`` of a random candidate pool: ``(pool, scores)``,
+        where ``scores`` has one row per query; their softmax is its policy.
 
         The queries of a batch share one pool, drawn afresh for every batch: each query still
         sees a uniformly random pool, and the pool is encoded once rather than once per query.
@@ -284,7 +316,7 @@ class UGACHNet(CrossModalNet):
         pool = torch.randperm(n_samples, device=index.device)[: self._pool_size()]
         query = self.generator_.encode(query_view, self._rows(query_view, index))
         candidates = self.generator_.encode(item_view, self._rows(item_view, pool))
-        return pool, F.log_softmax(-pairwise_squared_distances(query, candidates), dim=1)
+        return pool, -pairwise_squared_distances(query, candidates)
 
     def _sample_from_generator(self, query_view, item_view, index, exclude_positives=False):
         """Items drawn from the generator's policy and their log-probabilities.
@@ -293,7 +325,8 @@ class UGACHNet(CrossModalNet):
         graph positives of the query (the reference code rejects those picks); a query whose
         whole pool is positive keeps the full pool.
         """
-        pool, log_p = self._generator_policy(query_view, item_view, index)
+        pool, scores = self._generator_policy(query_view, item_view, index)
+        log_p = F.log_softmax(scores, dim=1)
         probabilities = log_p.exp()
         if exclude_positives:
             neighbors, n_distinct = self._graph
@@ -366,20 +399,34 @@ class UGACHNet(CrossModalNet):
         return {"loss": loss.detach(), "y_pred": None}
 
     def generator_step(self, batch, **fit_params):
-        """One generator update by policy gradient on a batch of query items (UGACH, eq. 8)."""
+        """One generator update by policy gradient on a batch of query items (UGACH, eq. 8):
+        each query draws ``triplets_per_query`` items from the generator's policy over a pool,
+        each rewarded by the discriminator against one of the query's graph positives."""
         self._train_players(True)
-        index = self._queries(batch)
+        index = batch[0]["index"].to(self.device).long()
+        n_draws = self.triplets_per_query
+        queries = index.repeat_interleave(n_draws)
         self.optimizer_generator_.zero_grad()
         loss = 0.0
         for query_view, item_view in _DIRECTIONS:
-            negatives, log_p = self._sample_from_generator(query_view, item_view, index)
+            pool, scores = self._generator_policy(query_view, item_view, index)
+            log_p = F.log_softmax(scores, dim=1)
+            choice = torch.multinomial(log_p.detach().exp(), n_draws, replacement=True)
             with torch.no_grad():
-                positives = self._sample_positives(index)
+                positives = self._sample_positives(queries)
                 triplet = self._triplets(
-                    self.module_, query_view, item_view, index, positives, negatives
+                    self.module_, query_view, item_view, queries, positives, pool[choice].ravel()
                 )
                 reward = torch.sigmoid(triplet_hinge(*triplet, self.criterion_.margin))
-            loss = loss + policy_gradient_loss(log_p, reward)
+            reward = reward.reshape(choice.shape)
+            if self.generator_objective == "sampled":
+                # The reference's gen_prob: a softmax over the drawn items' scores only.
+                log_q = F.log_softmax(scores.gather(1, choice), dim=1)
+            else:
+                log_q = log_p.gather(1, choice)
+            if self.generator_objective == "pool_baseline":
+                reward = reward - reward.mean()
+            loss = loss + policy_gradient_loss(log_q, reward)
         loss.backward()
         self.optimizer_generator_.step()
         return {"loss": loss.detach(), "y_pred": None}

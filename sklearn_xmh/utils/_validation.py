@@ -195,16 +195,17 @@ def resolve_device(device):
     return str(parsed)
 
 
-def loadable_device(device, owner):
+def loadable_device(device):
     """The device a loaded model can use: ``device`` when this machine has it, else the CPU,
     with a warning.
+
+    The warning's text names only the kind of device, so that a hasher, its two encoders and
+    its training net, loaded together, say it once (Python shows a repeated warning once).
 
     Parameters
     ----------
     device : str
         The device the model was fitted on.
-    owner : str
-        Named in the warning.
 
     Returns
     -------
@@ -214,8 +215,8 @@ def loadable_device(device, owner):
         return resolve_device(device)
     except ValueError:
         warnings.warn(
-            f"This {owner} was fitted on device {device!r}, which this machine does not have; "
-            "it encodes on the CPU instead.",
+            f"This model was fitted on a {device.split(':')[0]!r} device, which this machine "
+            "does not have: it was loaded on the CPU, and encodes there.",
             UserWarning,
             stacklevel=3,
         )

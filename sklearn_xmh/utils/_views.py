@@ -94,8 +94,9 @@ class TrainingView:
         self.sparse = is_sparse(first)
 
     def keep_prepared(self, max_bytes=PREPARED_BYTES):
-        """Preprocess a dense in-memory view of at most ``max_bytes`` once, and read its batches
-        from that copy; return ``self``.
+        """Preprocess a dense in-memory view of at most ``max_bytes`` once (a float32 copy, or the
+        view itself when it is one and has no preprocessor), and read its batches from that
+        copy; return ``self``.
 
         For training in many small random batches: there the preprocessor's checks on every
         batch cost more than the batch's step, and the copy of a small view is cheap. The
@@ -104,12 +105,14 @@ class TrainingView:
         """
         if (
             self._prepared is None
-            and self.preprocessor is not None
             and not self.sparse
             and not is_out_of_core(self.X)
             and getattr(self.X, "nbytes", np.inf) <= max_bytes
         ):
-            self._prepared = self.materialize()
+            # Without a preprocessor a float32 view is its own prepared copy.
+            self._prepared = (
+                self._prepare(self.X) if self.preprocessor is None else self.materialize()
+            )
         return self
 
     def __len__(self):

@@ -16,13 +16,16 @@ then ``labels_i2t`` / ``labels_t2i``). The labels are routed to the scorer only:
 method's ``fit`` does not request them and never sees them. A supervised method (CHN) is scored
 the same way, and its ``fit`` gets the training folds' labels.
 
-Prints one row per setting, best first by ``--rank`` (default: the first criterion).
+Prints one table per data set, one row per setting, best first by ``--rank`` (default: the
+first criterion), then the same criteria averaged over the data sets: library-wide defaults
+are one setting for every pairing.
 
 Usage::
 
-    python benchmarks/cv_defaults.py --data wiki --method ugach \\
+    python benchmarks/cv_defaults.py --data wiki,uci --method ugach \\
         --grid '[{"n_text_neighbors": [5, 10, 20]}, {"pool_size": [10, 100]}]'
 
+``--data tuning`` takes the pairings the defaults are chosen on (``bench_quality.TUNING``).
 ``--grid`` is a Python literal; ``Normalizer()``, ``StandardScaler()`` and ``make_pipeline`` may
 appear in it, for example ``'{"text_preprocessor": [None, "passthrough", Normalizer()]}'``.
 """
@@ -32,7 +35,7 @@ import time
 
 import numpy as np
 import sklearn
-from bench_quality import DATASETS, load_dataset
+from bench_quality import DATASETS, TUNING, load_dataset
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import Normalizer, StandardScaler
@@ -48,21 +51,10 @@ GRID_NAMES = {
 }
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", choices=sorted(DATASETS), default="wiki")
-    parser.add_argument("--method", required=True)
-    parser.add_argument("--grid", required=True, help="a dict or list of dicts (Python literal)")
-    parser.add_argument("--n-bits", type=int, default=32)
-    parser.add_argument("--n-neighbors", type=int, default=20)
-    parser.add_argument("--rank", default=None, help="the criterion that orders the rows")
-    args = parser.parse_args(argv)
-
-    estimator_class = dict(all_estimators())[args.method]
+def cross_validate(data, estimator_class, grid, n_bits, n_neighbors):
+    """3-fold ``GridSearchCV`` results of ``grid`` on the training pairs of ``data``."""
     supervised = estimator_class._requires_labels
-    grid = eval(args.grid, {"__builtins__": {}}, GRID_NAMES)  # noqa: S307 (a benchmark's CLI)
-    data = load_dataset(args.data)
-    estimator = estimator_class(n_bits=args.n_bits, random_state=0)
+    estimator = estimator_class(n_bits=n_bits, random_state=0)
     sklearn.set_config(enable_metadata_routing=True)
     estimator.set_fit_request(labels=supervised)
     scoring = {
@@ -73,7 +65,7 @@ def main(argv=None):
         scoring = {
             **{
                 f"neighbors{suffix}": hamming_map_scorer(
-                    direction, relevance="neighbors", n_neighbors=args.n_neighbors
+                    direction, relevance="neighbors", n_neighbors=n_neighbors
                 ).set_score_request(labels=False)
                 for suffix, direction in (("", "both"), ("_i2t", "i2t"), ("_t2i", "t2i"))
             },
@@ -83,23 +75,77 @@ def main(argv=None):
     search = GridSearchCV(
         estimator, grid, scoring=scoring, cv=KFold(3, shuffle=True, random_state=0), refit=False
     )
-    start = time.perf_counter()
     search.fit(data.X_image_train, data.X_text_train, labels=data.labels_train)
-    results = search.cv_results_
-    names = list(scoring)
-    print(f"{args.method} on {args.data}, {args.n_bits} bits, 3-fold CV on the training pairs")
-    print("| " + " | ".join(names) + " | setting |")
-    print("|" + "---|" * (len(names) + 1))
-    rank = args.rank or names[0]
-    for row in np.argsort(-results[f"mean_test_{rank}"], kind="stable"):
-        cells = [
-            f"{results[f'mean_test_{n}'][row]:.4f} ± {results[f'std_test_{n}'][row]:.4f}"
-            for n in names
-        ]
-        params = ", ".join(
-            f"{k}={' '.join(repr(v).split())}" for k, v in results["params"][row].items()
+    return list(scoring), search.cv_results_
+
+
+def _setting(params):
+    return ", ".join(f"{k}={' '.join(repr(v).split())}" for k, v in params.items())
+
+
+def _table(names, rows, rank):
+    """Markdown rows ``(means, stds, setting)``, best first by criterion ``rank``."""
+    lines = ["| " + " | ".join(names) + " | setting |", "|" + "---|" * (len(names) + 1)]
+    column = names.index(rank)
+    for means, stds, setting in sorted(rows, key=lambda row: -row[0][column]):
+        cells = [f"{m:.4f} ± {s:.4f}" if s is not None else f"{m:.4f}" for m, s in zip(means, stds)]
+        lines.append("| " + " | ".join(cells) + f" | {setting} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--data", default="wiki", help=f"comma-separated, of {sorted(DATASETS)}, or 'tuning'"
+    )
+    parser.add_argument("--method", required=True)
+    parser.add_argument("--grid", required=True, help="a dict or list of dicts (Python literal)")
+    parser.add_argument("--n-bits", type=int, default=32)
+    parser.add_argument("--n-neighbors", type=int, default=20)
+    parser.add_argument("--rank", default=None, help="the criterion that orders the rows")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    args = parser.parse_args(argv)
+    names = list(TUNING) if args.data == "tuning" else args.data.split(",")
+    unknown = sorted(set(names) - set(DATASETS))
+    if unknown:
+        parser.error(f"unknown data sets {unknown}; known: {sorted(DATASETS)}")
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+    estimator_class = dict(all_estimators())[args.method]
+    grid = eval(args.grid, {"__builtins__": {}}, GRID_NAMES)  # noqa: S307 (a benchmark's CLI)
+    start = time.perf_counter()
+    per_data = {}
+    for name in names:
+        criteria, results = cross_validate(
+            load_dataset(name), estimator_class, grid, args.n_bits, args.n_neighbors
         )
-        print("| " + " | ".join(cells) + f" | {params} |")
+        rank = args.rank or criteria[0]
+        per_data[name] = results
+        rows = [
+            (
+                [results[f"mean_test_{c}"][i] for c in criteria],
+                [results[f"std_test_{c}"][i] for c in criteria],
+                _setting(params),
+            )
+            for i, params in enumerate(results["params"])
+        ]
+        print(f"### {args.method} on {name}, {args.n_bits} bits, 3-fold CV on the training pairs\n")
+        print(_table(criteria, rows, rank) + "\n", flush=True)
+    if len(names) > 1:
+        settings = per_data[names[0]]["params"]
+        rows = [
+            (
+                [np.mean([per_data[n][f"mean_test_{c}"][i] for n in names]) for c in criteria],
+                [None] * len(criteria),
+                _setting(params),
+            )
+            for i, params in enumerate(settings)
+        ]
+        print(f"### {args.method}, mean over {', '.join(names)}\n")
+        print(_table(criteria, rows, rank) + "\n")
     print(f"{time.perf_counter() - start:.0f} s")
 
 

@@ -298,6 +298,7 @@ class BaseDeepHasher(BaseCrossModalHasher):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
+        "cuda_graph": [StrOptions({"auto"}), "boolean"],
         "accelerator": [HasMethods(["prepare"]), None],
         "callbacks": [list, None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
@@ -499,10 +500,14 @@ class BaseDeepHasher(BaseCrossModalHasher):
         )
         if sparse_views and self.accelerator is None:
             params = _lazy_optimizers(params)
+        cuda_graph = self._cuda_graph(sparse_views)
+        if cuda_graph is not False and self.device_.startswith("cuda"):
+            params = _capturable_optimizers(params)
         return net_class(
             module=module,
             criterion=self._build_loss(),
             sparse_views=sparse_views,
+            cuda_graph=cuda_graph,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             train_split=(
@@ -513,6 +518,30 @@ class BaseDeepHasher(BaseCrossModalHasher):
             **placement,
             **params,
         )
+
+    def _cuda_graph(self, sparse_views):
+        """The net's ``cuda_graph``: False where capture cannot apply for reasons the hasher
+        knows (the net checks the device and the views' residency itself)."""
+        reasons = {
+            "the device is not a CUDA device": not self.device_.startswith("cuda"),
+            "accelerator is set": self.accelerator is not None,
+            "validation_fraction is set": self.validation_fraction is not None,
+            "callbacks are given (their batch hooks are not called under replay)": bool(
+                self.callbacks
+            ),
+            "verbose >= 2 shows a progress bar per batch": self.verbose >= 2,
+            f"the views {list(sparse_views)} are sparse": bool(sparse_views),
+        }
+        blocking = [reason for reason, applies in reasons.items() if applies]
+        if not blocking:
+            return self.cuda_graph
+        if self.cuda_graph is True:
+            raise ValueError(
+                "cuda_graph=True, but the training step cannot be captured: "
+                + "; ".join(blocking)
+                + ". Use cuda_graph='auto' to train eagerly where capture does not apply."
+            )
+        return False
 
     # ---- persistence ----
 
@@ -585,6 +614,19 @@ class BaseDeepHasher(BaseCrossModalHasher):
 
 
 _MODULE_PREFIXES = ("image_module__", "text_module__")
+
+
+def _capturable_optimizers(params):
+    """Net parameters with ``capturable=True`` for every optimizer that has the option (Adam):
+    its step count then lives on the device, as a CUDA graph needs."""
+    import inspect
+
+    extra = {}
+    for key, value in params.items():
+        if (key == "optimizer" or key.startswith("optimizer_")) and "__" not in key:
+            if "capturable" in inspect.signature(value).parameters:
+                extra[f"{key}__capturable"] = True
+    return {**params, **extra}
 
 
 def _lazy_optimizers(params):

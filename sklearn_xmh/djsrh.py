@@ -159,6 +159,7 @@ class DJSRHHasher(BaseDeepHasher):
         text_preprocessor=None,
         code_format="bits",
         device="cpu",
+        cuda_graph="auto",
         accelerator=None,
         callbacks=None,
         validation_fraction=None,
@@ -190,6 +191,7 @@ class DJSRHHasher(BaseDeepHasher):
         self.text_preprocessor = text_preprocessor
         self.code_format = code_format
         self.device = device
+        self.cuda_graph = cuda_graph
         self.accelerator = accelerator
         self.callbacks = callbacks
         self.validation_fraction = validation_fraction

@@ -33,7 +33,7 @@ def _relaxed_codes(hasher, X, view):
     if isinstance(hasher, DBRCHasher):
         return outputs  # the ATanh layer's own output
     if isinstance(hasher, DJSRHHasher):
-        return np.tanh(hasher.net_.module_.alpha * outputs)
+        return np.tanh(float(hasher.net_.module_.alpha) * outputs)
     if isinstance(hasher, UGACHHasher):
         return 2.0 / (1.0 + np.exp(-outputs)) - 1.0  # 2 sigmoid - 1: same sign as the bit
     return np.tanh(outputs)  # CHN

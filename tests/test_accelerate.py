@@ -40,7 +40,7 @@ for hasher in (
         "image": hasher.transform(data.X_image),
         "text": hasher.text_encoder_.transform(data.X_text),
         "epochs": len(hasher.history_),
-        "batches": len(hasher.history_[-1, "batches"]),
+        "batches": hasher.history_[-1, "train_batch_count"],
         "score": hasher.score(data.X_image, data.X_text, labels=data.labels),
     }
     if accelerator.is_main_process:
@@ -82,9 +82,9 @@ def test_two_processes_train_one_model_with_the_usual_api(ranks, name):
     assert first["image"].shape == (400, 16) and first["image"].dtype == np.uint8
     assert first["epochs"] == 3
     # Each process ran half of each epoch: 200 of the 400 pairs, in batches of the method's
-    # size (DBRC 64 and DJSRH 32 with the last short batch dropped, CHN 128), where one process
-    # alone would run 6, 12 and 4.
-    assert first["batches"] == {"DBRCHasher": 3, "DJSRHHasher": 6, "CHNHasher": 2}[name]
+    # size (DBRC 64, DJSRH 32 with the last short batch dropped, CHN 128), where one process
+    # alone would run 7, 12 and 4.
+    assert first["batches"] == {"DBRCHasher": 4, "DJSRHHasher": 6, "CHNHasher": 2}[name]
     np.testing.assert_array_equal(first["pickled"], first["image"])
     assert first["score"] > 0.2
 

@@ -145,3 +145,89 @@ def test_every_deep_method_trains_and_encodes_on_cuda(name, data):
         data.X_image, data.X_text, labels=data.labels
     )
     assert next(hasher.net_.module_.parameters()).device.type == "cpu"
+
+
+# ---- the captured training step, its bookkeeping tested on the CPU ----
+
+
+class _ReplaysEagerly:
+    """Stands in for a CUDA graph: capturing records the step, each replay runs it."""
+
+    def __init__(self, fn):
+        self.fn, self.replays = fn, 0
+
+    def replay(self):
+        self.replays += 1
+        self.fn()
+
+
+@pytest.fixture
+def capture_on_cpu(monkeypatch):
+    """Capture applies on the CPU, with stand-ins for the two CUDA operations: whatever the
+    capture path computes is then what the eager path computes, if its bookkeeping is right
+    (the batches' rows and order, warm-up, the graph per variant, the short last batch, the
+    epoch's loss). Returns the recorded stand-in graphs."""
+    from sklearn_xmh.base import BaseDeepHasher
+    from sklearn_xmh.nn import _graphs, net
+
+    graphs = []
+
+    def record(fn):
+        graphs.append(_ReplaysEagerly(fn))
+        return graphs[-1]
+
+    def on_cpu(net_, iterator, training):
+        reason = _graphs.can_capture(net_, iterator, training)
+        return None if reason and reason.startswith("the device is") else reason
+
+    monkeypatch.setattr(_graphs.CapturedStep, "_record", staticmethod(record))
+    monkeypatch.setattr(_graphs.CapturedStep, "_on_side_stream", staticmethod(lambda fn, d: fn()))
+    monkeypatch.setattr(net, "can_capture", on_cpu)
+    monkeypatch.setattr(BaseDeepHasher, "_cuda_graph", lambda self, sparse: self.cuda_graph)
+    return graphs
+
+
+CAPTURED = [
+    ("dbrc", {}, 1),
+    ("djsrh", {}, 1),
+    ("chn", {"batch_size": 32}, 1),
+    ("chn", {"batch_size": 32, "memory_bank": True}, 1),
+    # The discriminator's pre-training and adversarial steps, and the generator's step.
+    ("ugach", {"batch_size": 16, "max_epochs": 3}, 3),
+]
+
+
+@pytest.mark.parametrize("name, params, n_graphs", CAPTURED, ids=[c[0] for c in CAPTURED])
+def test_replayed_steps_train_exactly_as_eager_steps(name, params, n_graphs, data, request):
+    eager = fitted(name, **params).fit(data.X_image, data.X_text, labels=data.labels)
+    graphs = request.getfixturevalue("capture_on_cpu")
+    replayed = fitted(name, **params).fit(data.X_image, data.X_text, labels=data.labels)
+    assert len(graphs) == n_graphs and all(graph.replays > 0 for graph in graphs)
+    np.testing.assert_array_equal(replayed.transform(data.X_image), eager.transform(data.X_image))
+    np.testing.assert_array_equal(
+        replayed.transform_text(data.X_text), eager.transform_text(data.X_text)
+    )
+    assert replayed.history_[:, "train_loss"] == eager.history_[:, "train_loss"]
+
+
+def test_a_step_that_cannot_be_captured_trains_eagerly_or_raises(data, capture_on_cpu, monkeypatch):
+    from sklearn_xmh.nn import _graphs
+
+    def refuse(fn):
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+    monkeypatch.setattr(_graphs.CapturedStep, "_record", staticmethod(refuse))
+    with pytest.warns(RuntimeWarning, match="could not be captured.*trains eagerly"):
+        hasher = fitted("dbrc").fit(data.X_image, data.X_text)
+    monkeypatch.undo()
+    eager = fitted("dbrc").fit(data.X_image, data.X_text)
+    np.testing.assert_array_equal(hasher.transform(data.X_image), eager.transform(data.X_image))
+
+
+def test_cuda_graph_true_names_what_prevents_capture(data):
+    with pytest.raises(ValueError, match="cuda_graph=True.*not a CUDA device"):
+        fitted("djsrh", cuda_graph=True).fit(data.X_image, data.X_text)
+    hasher = fitted("djsrh", cuda_graph=True, validation_fraction=0.2, device="cpu")
+    with pytest.raises(ValueError, match="validation_fraction is set"):
+        hasher.fit(data.X_image, data.X_text)
+    assert not hasattr(hasher, "net_")

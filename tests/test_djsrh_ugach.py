@@ -83,7 +83,7 @@ class _RecordAlpha(Callback):
 
     def on_batch_begin(self, net, training=False, **kwargs):
         if training:
-            self.alphas.append(net.module_.alpha)
+            self.alphas.append(float(net.module_.alpha))
 
 
 def test_alpha_schedule_is_sqrt_epoch_plus_one_and_continues_on_warm_start(data):

@@ -32,6 +32,7 @@ FUNCTIONS = [
     "sklearn_xmh.datasets.make_cross_modal",
     "sklearn_xmh.datasets.load_mat_dataset",
     "sklearn_xmh.datasets.split_query_database",
+    "sklearn_xmh.datasets.pca_views",
     "sklearn_xmh.benchmark.load_benchmark_data",
     "sklearn_xmh.benchmark.fit_method",
     "sklearn_xmh.benchmark.run_benchmark",

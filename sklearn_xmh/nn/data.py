@@ -121,6 +121,11 @@ class CrossModalDataset(torch.utils.data.Dataset):
     def __len__(self):
         return self.n_samples
 
+    @property
+    def device(self):
+        """The device of the resident inputs, or None when they are read on the host."""
+        return None if self.tensors is None else next(iter(self.tensors.values())).device
+
     def rows(self, name, index, device="cpu"):
         """The preprocessed rows ``index`` of input ``name`` as a tensor on ``device``."""
         if self.tensors is not None:
@@ -132,15 +137,19 @@ class CrossModalDataset(torch.utils.data.Dataset):
     def __getitem__(self, rows):
         return self.__getitems__(rows)
 
+    def gather(self, index):
+        """The batch ``(X, y)`` of the rows ``index`` (a tensor on the device of the resident
+        inputs), gathered there: no host work beyond launching the gathers."""
+        X = {name: self.tensors[name].index_select(0, index) for name in self.views}
+        X["index"] = index
+        if self.y is None:
+            return X, torch.zeros(index.shape[0], 1, device=index.device)
+        return X, self.tensors["y"].index_select(0, index)
+
     def __getitems__(self, rows):
         rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
         if self.tensors is not None:
-            index = torch.from_numpy(rows).to(self.tensors["image"].device)
-            X = {name: self.rows(name, index, index.device) for name in self.views}
-            X["index"] = index
-            if self.y is None:
-                return X, torch.zeros(len(rows), 1, device=index.device)
-            return X, self.tensors["y"].index_select(0, index)
+            return self.gather(torch.from_numpy(rows).to(self.device))
         X = {name: to_batch_tensor(view.take(rows)) for name, view in self.views.items()}
         X["index"] = torch.from_numpy(rows)
         if self.y is None:

@@ -24,8 +24,11 @@ class DJSRHModule(TwoTowers):
     It takes the parameters of :class:`TwoTowers` (ReLU hidden layers).
     """
 
-    # The tanh scale; the schedule sets it on the instance every epoch.
-    alpha = 1.0
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The tanh scale, which the schedule sets in place every epoch: a tensor, so that a
+        # captured training step (a CUDA graph) reads its current value.
+        self.register_buffer("alpha", torch.ones(()))
 
     def forward(self, image, text):
         return (
@@ -164,4 +167,4 @@ class DJSRHAlphaSchedule(Callback):
 
     def on_epoch_begin(self, net, **kwargs):
         # skorch has already opened this epoch's history row, so ``len - 1`` is its 0-based index.
-        unwrapped(net.module_).alpha = math.sqrt(len(net.history))
+        unwrapped(net.module_).alpha.fill_(math.sqrt(len(net.history)))

@@ -7,11 +7,14 @@ import numpy as np
 from sklearn.utils._param_validation import validate_params
 from skorch import NeuralNet
 from skorch.callbacks import Callback
+from skorch.dataset import get_len
 from skorch.exceptions import DeviceWarning
 from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 from torch import nn
 from torch.utils.data import DataLoader
+
+from ._graphs import CapturedStep, can_capture
 
 
 class CrossModalNet(NeuralNet):
@@ -38,11 +41,23 @@ class CrossModalNet(NeuralNet):
         The views whose batches are sparse: the first layer of their default towers becomes a
         :class:`~sklearn_xmh.nn.SparseLinear` (see :func:`~sklearn_xmh.nn.sparse_inputs`), with
         sparse gradients when the optimizer is a :class:`~sklearn_xmh.nn.LazySGD`.
+    cuda_graph : {"auto"} or bool, default="auto"
+        Whether training steps are captured once as CUDA graphs and replayed
+        (:mod:`~sklearn_xmh.nn._graphs`): ``"auto"`` does so on a CUDA device when the views
+        are held there and no validation split is taken, and trains eagerly otherwise; True
+        raises when capture does not apply; False always trains eagerly.
+
+    Notes
+    -----
+    The history keeps one row per epoch and step kind (``train``, ``valid``, UGACH's
+    ``generator``), the batches' mean loss weighted by their sizes: the loss is summed on the
+    device and read once per epoch, so that no step waits for the host.
     """
 
-    def __init__(self, module, *args, sparse_views=(), **kwargs):
+    def __init__(self, module, *args, sparse_views=(), cuda_graph="auto", **kwargs):
         super().__init__(module, *args, **kwargs)
         self.sparse_views = sparse_views
+        self.cuda_graph = cuda_graph
 
     def _sparse_grad(self, optimizer):
         from .optim import LazySGD
@@ -68,8 +83,62 @@ class CrossModalNet(NeuralNet):
         return super().get_dataset(X, y)
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        with self.training_state(X, y):
-            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        self._captured = {}
+        try:
+            with self.training_state(X, y):
+                return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        finally:
+            del self._captured  # the graphs hold device memory: training state only
+
+    def capture_variant(self, prefix):
+        """Hook: what a step of kind ``prefix`` decides in Python without reading its batch;
+        each value gets its own captured graph (UGACH: pre-training or adversarial)."""
+        return None
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """One epoch of ``step_fn`` over ``iterator``, recorded as one history row.
+
+        On a CUDA device the training steps are replayed from a captured graph where that
+        applies (``cuda_graph``); otherwise each batch runs eagerly, with skorch's batch
+        callbacks. Either way the loss is summed on the device and read once.
+        """
+        if iterator is None:
+            return
+        reason = can_capture(self, iterator, training) if self.cuda_graph else "cuda_graph=False"
+        if reason is not None and training and self.cuda_graph is True:
+            raise ValueError(
+                f"cuda_graph=True, but the training step cannot be captured: {reason}."
+            )
+        if reason is None:
+            captured = getattr(self, "_captured", {})
+            if prefix not in captured:
+                captured[prefix] = CapturedStep(self, step_fn, required=self.cuda_graph is True)
+            total, n_samples, n_batches = captured[prefix].run_epoch(
+                iterator, fit_params, self.capture_variant(prefix)
+            )
+        else:
+            total, n_samples, n_batches = self._eager_epoch(iterator, training, step_fn, fit_params)
+        # skorch opens a history row per batch (on_batch_begin); the epoch keeps one.
+        rows = self.history[-1]["batches"]
+        rows[:] = [row for row in rows if row]
+        if n_batches:
+            self.history.new_batch()
+            self.history.record_batch(prefix + "_loss", float(total) / n_samples)
+            self.history.record_batch(prefix + "_batch_size", n_samples)
+        self.history.record(prefix + "_batch_count", n_batches)
+        if training:
+            flush_lazy_optimizers(self)
+
+    def _eager_epoch(self, iterator, training, step_fn, fit_params):
+        total, n_samples, n_batches = 0.0, 0, 0
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            size = get_len(batch[0])
+            total = step["loss"].detach() * size + total
+            n_samples, n_batches = n_samples + size, n_batches + 1
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        return total, n_samples, n_batches
 
     @contextmanager
     def training_state(self, X, y=None):
@@ -153,11 +222,6 @@ class CrossModalNet(NeuralNet):
         kwargs.setdefault("collate_fn", _batch_as_read)
         return DataLoader(dataset, batch_sampler=batches, **kwargs)
 
-    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
-        if training:
-            flush_lazy_optimizers(self)
-
 
 def move_net(net, device):
     """Move a trained net to ``device``, its modules, criteria and optimizers' state included,
@@ -205,20 +269,24 @@ def _batch_as_read(batch):
 
 
 class NonFiniteLossGuard(Callback):
-    """Stop training with a clear error as soon as a batch loss is NaN or infinite.
+    """Stop training with a clear error once an epoch's loss is NaN or infinite.
 
-    A network that diverges would otherwise be returned fitted and silently produce constant codes.
+    A network that diverges would otherwise be returned fitted and silently produce constant
+    codes. The losses are read once per epoch (a step never waits for the host), so a
+    divergence stops training at the end of the epoch it happens in.
     """
 
-    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
-        value = float(loss.detach()) if loss is not None else 0.0
-        if not np.isfinite(value):
-            epoch = len(net.history)
-            raise FloatingPointError(
-                f"The training loss of {type(net.module_).__name__} became {value} in epoch "
-                f"{epoch}; training stopped. Lower the learning rate (lr) or check the input "
-                "features for extreme values."
-            )
+    def on_epoch_end(self, net, **kwargs):
+        names = {"train_loss": "training", "valid_loss": "validation"}
+        for row in net.history[-1, "batches"]:
+            for key, value in row.items():
+                if key.endswith("_loss") and not np.isfinite(value):
+                    kind = names.get(key, key[: -len("_loss")])
+                    raise FloatingPointError(
+                        f"The {kind} loss of {type(net.module_).__name__} became {value} in "
+                        f"epoch {len(net.history)}; training stopped. Lower the learning rate "
+                        "(lr) or check the input features for extreme values."
+                    )
 
 
 class CrossModalAccelerateMixin(AccelerateMixin):

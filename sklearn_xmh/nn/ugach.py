@@ -361,6 +361,11 @@ class UGACHNet(CrossModalNet):
             player.encode(item_view, self._rows(item_view, negatives)),
         )
 
+    def capture_variant(self, prefix):
+        # The discriminator's step draws its negatives from the generator in adversarial
+        # rounds, at random before: one captured graph for each.
+        return self._is_adversarial() if prefix == "train" else None
+
     def _is_adversarial(self):
         """Whether the current epoch is an adversarial round."""
         start = self.adversarial_from_

@@ -12,7 +12,17 @@ None, default=None
     code_format : {"bits", "signed", "packed"}, default="bits"
         Format of the codes returned by :meth:`transform` and :meth:`transform_text`.
     device : str, default="cpu"
-        Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``.
+        Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``. On a fitted
+        model, ``set_params(device=...)`` moves its encoders there.
+    cuda_graph : {"auto"} or bool, default="auto"
+        On a CUDA device, capture the whole training step (forward, loss, backward, optimizer)
+        once as a CUDA graph and replay it for every batch, with the views held on the device
+        and batches gathered there by index. ``"auto"`` does so where it applies: dense
+        in-memory views that fit in half the device's free memory, no ``validation_fraction``,
+        no ``accelerator``, no ``callbacks`` and ``verbose < 2`` (batch callbacks are not
+        called under replay), a step that can be captured (else a RuntimeWarning, and the
+        eager step). True raises where it does not apply; False always steps eagerly. The CPU
+        always steps eagerly.
     accelerator : accelerate.Accelerator or None, default=None
         Train through skorch's :class:`~skorch.hf.AccelerateMixin`: data-parallel training
         over several processes, or mixed precision, as the accelerator is configured. Launch the

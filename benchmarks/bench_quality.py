@@ -17,6 +17,7 @@ Usage::
 
 import argparse
 import json
+import os
 import platform
 import sys
 from pathlib import Path
@@ -28,7 +29,10 @@ from sklearn_xmh.benchmark import fit_method
 from sklearn_xmh.datasets import load_mat_dataset, pca_views
 from sklearn_xmh.metrics import mean_average_precision
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# The shared data folder beside the checkout, or where XMH_SHARED_DATA says.
+SHARED_DATA = Path(
+    os.environ.get("XMH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 WIKI = SHARED_DATA / "wiki" / "wikiData.mat"
 UCI = SHARED_DATA / "uci_multifeature" / "uci_all.mat"
 # name: (file, image view, text view). The "-signed" version of each is its views
@@ -66,10 +70,10 @@ METRICS = {
 DIRECTIONS = {"i2t": "I→T", "t2i": "T→I"}
 
 
-def evaluate(method, n_bits, seed, data, params=None, *, return_estimator=False):
-    """Fit on the training pairs (defaults, or ``params``); return the fit time and
-    ``{(metric, direction): mAP}``, and the fitted estimator with ``return_estimator``."""
-    estimator, seconds = fit_method(method, data, n_bits, seed, params=params)
+def evaluate(method, n_bits, seed, data, params=None, *, device="cpu", return_estimator=False):
+    """Fit on the training pairs (defaults, or ``params``) on ``device``; return the fit time
+    and ``{(metric, direction): mAP}``, and the fitted estimator with ``return_estimator``."""
+    estimator, seconds = fit_method(method, data, n_bits, seed, device=device, params=params)
     query = {
         "i2t": estimator.transform(data.X_image_query),
         "t2i": estimator.transform_text(data.X_text_query),

@@ -498,7 +498,9 @@ class BaseDeepHasher(BaseCrossModalHasher):
         sparse_views = tuple(
             name for name, view in (("image", image), ("text", text)) if view.sparse
         )
-        if sparse_views and self.accelerator is None:
+        if sparse_views and self.accelerator is None and self.device_ == "cpu":
+            # On the CPU a dense step of a wide sparse-input layer costs far more than the
+            # batch; a GPU streams it at memory speed, and waits on nothing.
             params = _lazy_optimizers(params)
         cuda_graph = self._cuda_graph(sparse_views)
         if cuda_graph is not False and self.device_.startswith("cuda"):

@@ -239,6 +239,9 @@ def move_net(net, device):
             for key, value in state.items():
                 if isinstance(value, torch.Tensor):
                     state[key] = value.to(device)
+        for group in getattr(optimizer, "param_groups", []):
+            if "capturable" in group:  # a CUDA graph needs it; the CPU refuses it
+                group["capturable"] = torch.device(device).type == "cuda"
     net.device = device
     return net
 

@@ -33,8 +33,8 @@ def can_capture(net, iterator, training):
     dataset = getattr(iterator, "dataset", None)
     if not isinstance(dataset, CrossModalDataset):
         return "the training pairs are split off for validation"
-    if dataset.tensors is None:
-        return "the views are sparse, out of core, or too large to hold on the device"
+    if not dataset.all_resident:
+        return "a view is sparse, or the views are too large to hold on the device"
     if net.sparse_views:
         return "a sparse view trains with lazily updated rows"
     return None

@@ -104,19 +104,27 @@ class CrossModalDataset(torch.utils.data.Dataset):
         self.tensors = None if device is None else self.resident(device, max_bytes)
 
     def resident(self, device, max_bytes=None):
-        """Every input and the labels as tensors on ``device``, or None when one of them is
-        sparse, out of core, or the whole would exceed ``max_bytes``."""
+        """The dense inputs and the labels as tensors on ``device``, or None when there are none
+        or together they exceed ``max_bytes``; sparse inputs stay on the host.
+
+        On the CPU the tensors share the prepared arrays (no copy; a view too large to be kept
+        prepared stays on the host). On another device each view is filled a block of
+        preprocessed rows at a time, so the host never holds a whole preprocessed copy.
+        """
         device = torch.device(device)
-        arrays = {name: view._prepared for name, view in self.views.items()}
-        if self.y is not None:
-            arrays["y"] = self.y
-        if any(array is None for array in arrays.values()):
-            return None
+        dense = {name: view for name, view in self.views.items() if not view.sparse}
+        if device.type == "cpu":
+            dense = {name: view for name, view in dense.items() if view._prepared is not None}
         if max_bytes is None and device.type == "cuda":
             max_bytes = torch.cuda.mem_get_info(device)[0] // 2
-        if max_bytes is not None and sum(a.nbytes for a in arrays.values()) > max_bytes:
+        n_bytes = sum(4 * view.n_samples * view.n_features for view in dense.values())
+        n_bytes += 0 if self.y is None else self.y.nbytes
+        if not dense or (max_bytes is not None and n_bytes > max_bytes):
             return None
-        return {name: torch.as_tensor(array, device=device) for name, array in arrays.items()}
+        tensors = {name: _on_device(view, device) for name, view in dense.items()}
+        if self.y is not None:
+            tensors["y"] = torch.as_tensor(self.y, device=device)
+        return tensors
 
     def __len__(self):
         return self.n_samples
@@ -126,9 +134,15 @@ class CrossModalDataset(torch.utils.data.Dataset):
         """The device of the resident inputs, or None when they are read on the host."""
         return None if self.tensors is None else next(iter(self.tensors.values())).device
 
+    @property
+    def all_resident(self):
+        """Whether every input (and the labels) is held on the device: a batch is then
+        gathered there whole (:meth:`gather`)."""
+        return self.tensors is not None and all(name in self.tensors for name in self.views)
+
     def rows(self, name, index, device="cpu"):
         """The preprocessed rows ``index`` of input ``name`` as a tensor on ``device``."""
-        if self.tensors is not None:
+        if self.tensors is not None and name in self.tensors:
             tensor = self.tensors[name]
             return tensor.index_select(0, index.to(tensor.device)).to(device)
         index = index.cpu().numpy() if isinstance(index, torch.Tensor) else np.asarray(index)
@@ -139,7 +153,8 @@ class CrossModalDataset(torch.utils.data.Dataset):
 
     def gather(self, index):
         """The batch ``(X, y)`` of the rows ``index`` (a tensor on the device of the resident
-        inputs), gathered there: no host work beyond launching the gathers."""
+        inputs), gathered there: no host work beyond launching the gathers. Needs every input
+        resident (:attr:`all_resident`)."""
         X = {name: self.tensors[name].index_select(0, index) for name in self.views}
         X["index"] = index
         if self.y is None:
@@ -148,10 +163,32 @@ class CrossModalDataset(torch.utils.data.Dataset):
 
     def __getitems__(self, rows):
         rows = np.atleast_1d(np.asarray(rows, dtype=np.int64))
-        if self.tensors is not None:
+        if self.all_resident:
             return self.gather(torch.from_numpy(rows).to(self.device))
-        X = {name: to_batch_tensor(view.take(rows)) for name, view in self.views.items()}
-        X["index"] = torch.from_numpy(rows)
+        # Resident inputs are gathered on their device, the others read on the host.
+        index = torch.from_numpy(rows)
+        resident = self.tensors or {}
+        on_device = index.to(self.device) if resident else index
+        X = {
+            name: resident[name].index_select(0, on_device)
+            if name in resident
+            else to_batch_tensor(view.take(rows))
+            for name, view in self.views.items()
+        }
+        X["index"] = on_device
         if self.y is None:
-            return X, torch.zeros(len(rows), 1)
+            return X, torch.zeros(len(rows), 1, device=on_device.device)
+        if "y" in resident:
+            return X, resident["y"].index_select(0, on_device)
         return X, torch.as_tensor(self.y[rows])
+
+
+def _on_device(view, device, block_size=4096):
+    """A dense :class:`~sklearn_xmh.utils._views.TrainingView` as one float32 tensor on
+    ``device``: its prepared array itself on the CPU, else filled a block at a time."""
+    if view._prepared is not None:
+        return torch.as_tensor(view._prepared, device=device)
+    tensor = torch.empty(view.shape, dtype=torch.float32, device=device)
+    for start, block in zip(range(0, view.n_samples, block_size), view.blocks(block_size)):
+        tensor[start : start + block.shape[0]].copy_(torch.from_numpy(block))
+    return tensor

@@ -199,8 +199,8 @@ def loadable_device(device):
     """The device a loaded model can use: ``device`` when this machine has it, else the CPU,
     with a warning.
 
-    The warning's text names only the kind of device, so that a hasher, its two encoders and
-    its training net, loaded together, say it once (Python shows a repeated warning once).
+    The warning names only the kind of device and comes from one place, so that a hasher, its
+    two encoders and its training net, loaded together, say it once.
 
     Parameters
     ----------
@@ -214,13 +214,19 @@ def loadable_device(device):
     try:
         return resolve_device(device)
     except ValueError:
-        warnings.warn(
-            f"This model was fitted on a {device.split(':')[0]!r} device, which this machine "
-            "does not have: it was loaded on the CPU, and encodes there.",
-            UserWarning,
-            stacklevel=3,
-        )
+        _warn_loaded_on_cpu(device.split(":")[0])
         return "cpu"
+
+
+def _warn_loaded_on_cpu(kind):
+    # One text from one line, whoever loads (hasher, encoder, net, from pickle or joblib):
+    # Python's default filter shows it once.
+    warnings.warn(
+        f"This model was fitted on a {kind!r} device, which this machine does not have: it "
+        "was loaded on the CPU, and encodes there.",
+        UserWarning,
+        stacklevel=1,
+    )
 
 
 def label_indicator(labels):

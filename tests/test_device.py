@@ -10,6 +10,7 @@ memory bank that stayed on the host: the crash that three of the four methods ha
 import pickle
 import warnings
 
+import joblib
 import numpy as np
 import pytest
 import torch
@@ -101,21 +102,23 @@ def test_a_pickled_net_keeps_no_module_outside_skorchs_device_mapping(name, data
     np.testing.assert_array_equal(loaded.transform(data.X_image), hasher.transform(data.X_image))
 
 
-def test_a_gpu_fitted_model_warns_once_when_it_loads_on_the_cpu(data):
+def test_a_gpu_fitted_model_warns_once_when_it_loads_on_the_cpu(data, tmp_path):
     if torch.cuda.is_available():
         pytest.skip("simulates a machine without CUDA")
     hasher = fitted("dbrc").fit(data.X_image, data.X_text)
     hasher.device_ = hasher.net_.device = "cuda"
     hasher.image_encoder_.device_ = hasher.text_encoder_.device_ = "cuda:0"
-    blob = pickle.dumps(hasher)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("default")
-        loaded = pickle.loads(blob)
-    assert [str(w.message) for w in caught] == [
-        "This model was fitted on a 'cuda' device, which this machine does not have: it was "
-        "loaded on the CPU, and encodes there."
-    ]
-    assert loaded.device_ == str(loaded.net_.device) == "cpu"
+    path = tmp_path / "model.joblib"
+    joblib.dump(hasher, path)
+    for load in (lambda: pickle.loads(pickle.dumps(hasher)), lambda: joblib.load(path)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            loaded = load()
+        assert [str(w.message) for w in caught] == [
+            "This model was fitted on a 'cuda' device, which this machine does not have: it "
+            "was loaded on the CPU, and encodes there."
+        ]
+        assert loaded.device_ == str(loaded.net_.device) == "cpu"
 
 
 def test_set_params_device_moves_a_fitted_models_encoders(data, assert_same_state):

@@ -1,6 +1,5 @@
 """The skorch network that every deep hasher trains, and its training callbacks."""
 
-import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -8,12 +7,12 @@ from sklearn.utils._param_validation import validate_params
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import get_len
-from skorch.exceptions import DeviceWarning
 from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 from torch import nn
 from torch.utils.data import DataLoader
 
+from ..utils._validation import loadable_device
 from ._graphs import CapturedStep, can_capture
 
 
@@ -192,11 +191,11 @@ class CrossModalNet(NeuralNet):
         return state
 
     def __setstate__(self, state):
-        # skorch maps a GPU-fitted net to the CPU with its own DeviceWarning; the hasher that
-        # holds the net says it once for the whole model.
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=DeviceWarning)
-            super().__setstate__(state)
+        # A GPU-fitted net loads on the CPU of a machine without the GPU: the library's one
+        # warning says so (skorch's own DeviceWarning would say it again).
+        if state.get("device") is not None:
+            state = {**state, "device": loadable_device(str(state["device"]))}
+        super().__setstate__(state)
 
     def get_iterator(self, dataset, training=False):
         """Mini-batches of ``dataset``, each read in one go when it is a

@@ -130,7 +130,7 @@ def search_table(rng, n_queries, sizes, repeat):
     for n_db in sizes:
         db_bits, db_labels = make_data(rng, n_db)
         packed_db = np.packbits(db_bits, axis=1)
-        index = HammingIndex(algorithm="brute").fit(packed_db)
+        index = HammingIndex(algorithm="brute", code_format="packed").fit(packed_db)
         flat = faiss_flat(packed_db, 64)
         for k in (10, 100):
             t_ours, ours, t_faiss, theirs = compare(
@@ -215,10 +215,10 @@ def mih_table(rng, n_db, n_queries, repeat):
             bit = rng.integers(0, n_bits, n_queries)
             queries[np.arange(n_queries), bit // 8] ^= (128 >> (bit % 8)).astype(np.uint8)
         start = time.perf_counter()
-        mih = HammingIndex(algorithm="mih").fit(db)
+        mih = HammingIndex(algorithm="mih", code_format="packed").fit(db)
         t_build = time.perf_counter() - start
-        auto = HammingIndex().fit(db).algorithm_
-        brute = HammingIndex(algorithm="brute").fit(db)
+        auto = HammingIndex(code_format="packed").fit(db).algorithm_
+        brute = HammingIndex(algorithm="brute", code_format="packed").fit(db)
         flat = faiss_flat(db, n_bits)
         label = f"{name}, {n:,} (m={mih.n_substrings_}, build {t_build:.1f} s, auto: {auto})"
         t_mih, ours = median_time(repeat, mih.kneighbors, queries, 10)

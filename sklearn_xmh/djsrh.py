@@ -126,7 +126,7 @@ class DJSRHHasher(BaseDeepHasher):
         "beta": [Interval(Real, 0, 1, closed="both")],
         "eta": [Interval(Real, 0, 1, closed="both")],
         "mu": [Interval(Real, 0, None, closed="neither")],
-        "affinity": [StrOptions({"auto", "shifted", "cosine"})],
+        "affinity": [StrOptions({"auto", "shifted", "cosine", "clipped"})],
         "intra_image_weight": [Interval(Real, 0, None, closed="left")],
         "intra_text_weight": [Interval(Real, 0, None, closed="left")],
         "image_learning_rate": [Interval(Real, 0, None, closed="neither")],

@@ -150,7 +150,7 @@ def test_bad_input_errors():
         index.kneighbors(db, n_neighbors=0)
     with pytest.raises(ValueError, match="radius"):
         index.radius_neighbors(db, radius=-1)
-    with pytest.raises(ValueError, match="expecting 16 features"):
+    with pytest.raises(ValueError, match="query codes have 8 bits, expected n_bits=16"):
         index.kneighbors(np.zeros((2, 8), np.uint8))
     with pytest.raises(ValueError, match="2D array"):
         index.kneighbors(np.zeros(16, np.uint8))

@@ -17,7 +17,7 @@ import numba
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..utils._codes import CODE_FORMATS, pack_words
+from ..utils._codes import CODE_FORMATS, pack_words, pair_width
 from . import _kernels
 
 
@@ -52,6 +52,7 @@ def distance_dtype(n_bits):
 
 def pack_pair(query_codes, db_codes, code_format, n_bits):
     """Both code arrays as uint64 words of the same code length: ``(query, db, n_bits)``."""
+    n_bits = pair_width(query_codes, db_codes, code_format, n_bits)
     query, n_bits_q = pack_words(query_codes, code_format=code_format, n_bits=n_bits)
     db, n_bits_db = pack_words(db_codes, code_format=code_format, n_bits=n_bits)
     if n_bits_q != n_bits_db:

@@ -5,6 +5,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -58,7 +59,10 @@ class HammingIndex(BaseEstimator):
         Threads of the search. None keeps numba's thread count (all cores unless
         ``NUMBA_NUM_THREADS`` says otherwise), -1 takes all cores.
     code_format : {"bits", "signed", "packed"} or None, default=None
-        The format of the codes passed to ``fit`` and the queries; None infers it.
+        The format of the codes passed to ``fit`` and the queries. None reads each array's
+        from its dtype and shape, never its values: floating codes are signed and integer codes
+        bits, except queries in a uint8 array exactly ``ceil(n_bits_ / 8)`` wide, which are
+        packed; packed codes given to ``fit`` are declared here.
     n_bits : int or None, default=None
         The code length, needed for packed codes whose length is not a multiple of 8.
 
@@ -220,8 +224,12 @@ class HammingIndex(BaseEstimator):
 
     def _query_words(self, X):
         check_is_fitted(self)
-        codes = validate_data(self, X, dtype="numeric", reset=False)
-        packed, _ = check_packed(codes, code_format=self.code_format, n_bits=self.n_bits_)
+        # Any format may query any index (the code length tells packed queries apart), so the
+        # width is checked against n_bits_, not against the width of the fitted codes.
+        codes = check_array(X, dtype="numeric", input_name="X")
+        packed, _ = check_packed(
+            codes, code_format=self.code_format, n_bits=self.n_bits_, name="query codes"
+        )
         return packed_to_words(packed)
 
     def _faiss(self):

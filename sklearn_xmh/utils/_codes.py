@@ -37,28 +37,40 @@ def binarize(values, code_format="bits"):
     return convert_codes(bits, code_format, from_format="bits")
 
 
-def infer_code_format(codes):
-    """Guess the format of ``codes`` from their dtype and values.
+def infer_code_format(codes, n_bits=None):
+    """The format of ``codes``, from their dtype and shape alone (never from their values, so
+    that a stray value cannot change how an array is read).
 
-    Floating or signed-integer arrays holding only -1 and +1 are ``"signed"``; ``bool`` arrays and
-    unsigned arrays holding only 0 and 1 are ``"bits"``; any other ``uint8`` array is ``"packed"``.
-    A packed array whose bytes all happen to be 0 or 1 is ambiguous: pass its format explicitly.
+    - a floating array is ``"signed"`` (it must hold -1 and +1);
+    - a ``uint8`` array exactly ``ceil(n_bits / 8)`` wide, when ``n_bits`` is known and differs
+      from that width, is ``"packed"``;
+    - any other boolean or integer array is ``"bits"`` (it must hold 0 and 1).
+
+    Packed codes whose width does not tell them apart (``n_bits`` unknown, or equal widths on
+    both sides of a comparison) must be declared with ``code_format="packed"``.
     """
     codes = np.asarray(codes)
-    if codes.dtype == bool:
-        return "bits"
-    if codes.dtype.kind == "f" or codes.dtype.kind == "i":
-        if codes.size and np.any(codes < 0):
-            return "signed"
-        if codes.dtype.kind == "f":
-            return "signed" if codes.size == 0 else "bits"
-        return "bits"
-    if codes.dtype == np.uint8:
-        return "bits" if codes.size == 0 or codes.max() <= 1 else "packed"
-    raise ValueError(
-        f"Cannot interpret an array of dtype {codes.dtype} as binary codes; expected uint8 bits "
-        "or packed bytes, or float32 signed codes."
-    )
+    kind = codes.dtype.kind
+    if kind == "f":
+        return "signed"
+    if kind not in "biu":
+        raise ValueError(
+            f"Cannot interpret an array of dtype {codes.dtype} as binary codes; expected uint8 "
+            "bits or packed bytes, or float32 signed codes."
+        )
+    if (
+        codes.dtype == np.uint8
+        and n_bits is not None
+        and codes.ndim == 2
+        and codes.shape[1] == -(-n_bits // 8) != n_bits
+    ):
+        return "packed"
+    return "bits"
+
+
+def _first_bad(mask):
+    """``(row, column)`` of the first True of a 2-D boolean array."""
+    return np.unravel_index(int(np.argmax(mask)), mask.shape)
 
 
 def check_codes(codes, *, code_format=None, n_bits=None, name="codes"):
@@ -69,7 +81,8 @@ def check_codes(codes, *, code_format=None, n_bits=None, name="codes"):
     codes : array-like of shape (n_samples, n_bits) or (n_samples, n_bytes)
         Codes in any of the three formats.
     code_format : {"bits", "signed", "packed"} or None, default=None
-        The format of ``codes``; ``None`` infers it with :func:`infer_code_format`.
+        The format of ``codes``; ``None`` reads it from the dtype and shape
+        (:func:`infer_code_format`).
     n_bits : int or None, default=None
         The code length. Required to unpack ``"packed"`` codes whose length is not a multiple of 8.
     name : str, default="codes"
@@ -83,7 +96,9 @@ def check_codes(codes, *, code_format=None, n_bits=None, name="codes"):
     codes = np.asarray(codes)
     if codes.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array, got shape {codes.shape}.")
-    fmt = infer_code_format(codes) if code_format is None else code_format
+    if codes.shape[1] == 0:
+        raise ValueError(f"{name} have no bits: got shape {codes.shape}.")
+    fmt = infer_code_format(codes, n_bits) if code_format is None else code_format
     if fmt not in CODE_FORMATS:
         raise ValueError(f"code_format must be one of {CODE_FORMATS}, got {fmt!r}.")
     if fmt == "packed":
@@ -97,16 +112,45 @@ def check_codes(codes, *, code_format=None, n_bits=None, name="codes"):
             )
         return np.unpackbits(codes, axis=1, count=width), width
     if fmt == "signed":
-        if not np.all(np.abs(codes) == 1):
-            raise ValueError(f"Signed {name} must hold only -1 and +1.")
+        bad = np.abs(codes) != 1
+        if bad.any():
+            row, column = _first_bad(bad)
+            value = codes[row, column].item()
+            raise ValueError(
+                f"Signed {name} must hold only -1 and +1; found {value!r} at row {row}, column "
+                f"{column}. Floating codes are read as signed: pass bits as uint8."
+            )
         bits = (codes > 0).astype(np.uint8)
     else:
-        if codes.size and not np.all((codes == 0) | (codes == 1)):
-            raise ValueError(f"Bit {name} must hold only 0 and 1.")
+        bad = (codes != 0) & (codes != 1)
+        if bad.any():
+            row, column = _first_bad(bad)
+            value = codes[row, column].item()
+            raise ValueError(
+                f"Bit {name} must hold only 0 and 1; found {value!r} at row {row}, column "
+                f"{column}. Packed codes (np.packbits rows) must be declared: "
+                "code_format='packed'."
+            )
         bits = codes.astype(np.uint8, copy=False)
     if n_bits is not None and bits.shape[1] != n_bits:
         raise ValueError(f"{name} have {bits.shape[1]} bits, expected n_bits={n_bits}.")
     return bits, bits.shape[1]
+
+
+def pair_width(query_codes, db_codes, code_format=None, n_bits=None):
+    """The code length two arrays compared with each other share, where their shapes tell it:
+    ``n_bits`` when given; else, without a declared format, the width of the wider array when
+    the narrower one is a uint8 array exactly wide enough to hold it packed; else None."""
+    if n_bits is not None or code_format is not None:
+        return n_bits
+    widths = sorted(
+        (np.shape(codes)[1], np.asarray(codes).dtype == np.uint8)
+        for codes in (query_codes, db_codes)
+        if np.ndim(codes) == 2
+    )
+    if len(widths) == 2 and widths[0][1] and widths[0][0] == -(-widths[1][0] // 8) < widths[1][0]:
+        return widths[1][0]
+    return None
 
 
 @validate_params(
@@ -128,7 +172,9 @@ def convert_codes(codes, to, *, from_format=None, n_bits=None):
     to : {"bits", "signed", "packed"}
         The target format.
     from_format : {"bits", "signed", "packed"} or None, default=None
-        The format of ``codes``; ``None`` infers it.
+        The format of ``codes``; ``None`` reads it from their dtype and shape: floating codes
+        are signed, and integer ones bits unless ``n_bits`` says they are packed (see
+        :func:`~sklearn_xmh.utils._codes.infer_code_format`).
     n_bits : int or None, default=None
         The code length, needed to unpack packed codes whose length is not a multiple of 8.
 
@@ -167,7 +213,9 @@ def check_packed(codes, *, code_format=None, n_bits=None, name="codes"):
     n_bits : int
     """
     codes = np.asarray(codes)
-    fmt = infer_code_format(codes) if code_format is None and codes.ndim == 2 else code_format
+    fmt = (
+        infer_code_format(codes, n_bits) if code_format is None and codes.ndim == 2 else code_format
+    )
     if fmt != "packed" or codes.ndim != 2 or codes.dtype != np.uint8:
         bits, n_bits = check_codes(codes, code_format=code_format, n_bits=n_bits, name=name)
         return np.packbits(bits, axis=1), n_bits

@@ -63,7 +63,10 @@ default=None
         label with the query; when both are None, only the query's own pair (same row
         index) is relevant.""",
     "format_parameters": """code_format : {"bits", "signed", "packed"} or None, default=None
-        Format of both code arrays; None infers it.
+        Format of both code arrays; None reads each array's from its dtype and shape, never
+        its values: floating codes are signed, integer ones bits, and a uint8 array exactly
+        wide enough to hold the other array's codes packed is packed (packed codes on both
+        sides must be declared).
     n_bits : int or None, default=None
         Code length, needed for packed codes whose length is not a multiple of 8.""",
     "deep_attributes": """history_ : skorch.History

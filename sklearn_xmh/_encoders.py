@@ -122,6 +122,9 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         Number of input features (the size of the second axis).
     input_shape_ : tuple of int
         Shape of one input sample; more than one axis for a custom tower on raw inputs.
+    sparse_input_ : bool
+        Whether the encoder was fitted on a sparse view; one fitted on dense rows densifies a
+        sparse matrix a batch at a time.
 
     Examples
     --------
@@ -178,6 +181,7 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         X = validate_view(self, X, view=self.modality, reset=True, allow_nd=True)
         self.input_shape_ = tuple(X.shape[1:])
+        self.sparse_input_ = is_sparse(X)
         self.preprocessor_ = make_preprocessor(self.preprocessor, sparse=is_sparse(X))
         self.preprocessor_.fit(flatten_samples(X), None)
         self.device_ = resolve_device(self.device)
@@ -234,9 +238,17 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"encoder was fitted on samples of shape {self.input_shape_}."
             )
         X = flatten_samples(X)
+        # An encoder fitted on dense rows reads a sparse matrix a densified batch at a time
+        # (its preprocessor, a centring scaler for example, may refuse sparse input).
+        densify = is_sparse(X) and not getattr(self, "sparse_input_", True)
         outputs = [
-            self._project_batch(self.preprocessor_.transform(X[start : start + self.batch_size]))
-            for start in range(0, X.shape[0], self.batch_size)
+            self._project_batch(
+                self.preprocessor_.transform(as_dense_float32(batch) if densify else batch)
+            )
+            for batch in (
+                X[start : start + self.batch_size]
+                for start in range(0, X.shape[0], self.batch_size)
+            )
         ]
         if not outputs:
             return np.zeros((0, getattr(self, "n_bits_", 0)), dtype=np.float32)

@@ -19,6 +19,7 @@ Hooks, called in this order by :meth:`BaseCrossModalHasher.fit`:
 
 import copy
 import copyreg
+import warnings
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
 from functools import partial
@@ -39,6 +40,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._encoders import ModalityEncoder, fit_preprocessor, make_preprocessor
 from .utils._codes import CODE_FORMATS
 from .utils._validation import (
+    check_int_parameters,
     check_labels,
     is_sparse,
     loadable_device,
@@ -149,6 +151,7 @@ class BaseCrossModalHasher(
             The fitted hasher.
         """
         with _restored_on_error(self):
+            check_int_parameters(self)
             X, y = validate_views(self, X, y, allow_nd=self._allow_nd())
             labels = self._prepare_labels(labels, X.shape[0])
             random_state = check_random_state(self.random_state)
@@ -172,7 +175,39 @@ class BaseCrossModalHasher(
             )
             self.text_encoder_ = self._make_encoder(text_tower, self.text_preprocessor_, "text", y)
             self.n_text_features_in_ = y.shape[1]
+        self._warn_if_degenerate(X, y)
         return self
+
+    def _warn_if_degenerate(self, X, y, n_rows=256):
+        """Warn when the fitted model gives every training pair's view the same code: one
+        training pair, a constant view, or a network that collapsed."""
+        if X.shape[0] < 2:
+            warnings.warn(
+                f"{type(self).__name__} was fitted on a single pair: it gives every input the "
+                "same code. Fit on many pairs.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return
+        rows = min(X.shape[0], n_rows)
+        for view, data, encode in (("image", X, self.transform), ("text", y, self.transform_text)):
+            sample = read_block(data, 0, rows)
+            codes = encode(sample)
+            if not (codes == codes[:1]).all():
+                continue
+            first = sample[:1]
+            constant = (sample != first).nnz == 0 if is_sparse(sample) else (sample == first).all()
+            reason = (
+                f"the {view} view's first {rows} training rows are identical"
+                if constant
+                else "the training collapsed (check hidden_layer_sizes and the learning rate)"
+            )
+            warnings.warn(
+                f"{type(self).__name__} gives all of the first {rows} training pairs the same "
+                f"{view} code: {reason}.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def _make_encoder(self, tower, preprocessor, modality, X):
         # The preprocessor is frozen, so the encoder's fit only needs the shape of a sample.
@@ -584,12 +619,20 @@ class BaseDeepHasher(BaseCrossModalHasher):
         )
         seed = int(random_state.randint(np.iinfo(np.int32).max))
         data = {"image": image, "text": text, **inputs}
-        continuing = (
-            self.warm_start
-            and hasattr(self, "net_")
-            and (self.net_.module_.n_image_features, self.net_.module_.n_text_features)
-            == (image.n_features, text.n_features)
+        continuing = self.warm_start and hasattr(self, "net_")
+        trained = continuing and (
+            self.net_.module_.n_image_features,
+            self.net_.module_.n_text_features,
         )
+        if continuing and trained != (image.n_features, text.n_features):
+            warnings.warn(
+                f"warm_start=True, but the views now have {(image.n_features, text.n_features)} "
+                f"(image, text) features where the trained network has {trained}: training "
+                "starts afresh.",
+                UserWarning,
+                stacklevel=4,
+            )
+            continuing = False
         cuda = [torch.device(self.device_).index or 0] if self.device_.startswith("cuda") else []
         # Seed torch (weights, batch order, dropout) without touching the caller's global RNG.
         with torch.random.fork_rng(devices=cuda):

@@ -43,7 +43,7 @@ class CCAITQHasher(BaseCrossModalHasher):
     Parameters
     ----------
     n_bits : int, default=64
-        Code length.
+        Code length, at most 1024 (the ITQ rotation is ``n_bits x n_bits``).
     reg : float, default=1e-3
         Ridge added to each view's covariance, relative to its mean variance.
     n_iter : int, default=50
@@ -89,6 +89,9 @@ class CCAITQHasher(BaseCrossModalHasher):
 
     _parameter_constraints: dict = {
         **BaseCrossModalHasher._parameter_constraints,
+        # The ITQ rotation is n_bits x n_bits, rotated 50 times: more bits than this take
+        # minutes and gigabytes, and no view pair has that many canonical directions.
+        "n_bits": [Interval(Integral, 1, 1024, closed="both")],
         "reg": [Interval(Real, 0, None, closed="left")],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
     }

@@ -150,7 +150,8 @@ def fit_method(method, data, n_bits, seed, *, device="cpu", params=None):
         "log": [callable, None],
         "on_codes": [callable, None],
     },
-    prefer_skip_nested_validation=True,
+    # The estimators check their own parameters (n_bits=0 raises there).
+    prefer_skip_nested_validation=False,
 )
 def run_benchmark(data, methods, bits, *, seeds=1, top_k=50, device="cpu", log=None, on_codes=None):
     """Fit each method at each code length and seed; return one record per direction.
@@ -197,6 +198,10 @@ def run_benchmark(data, methods, bits, *, seeds=1, top_k=50, device="cpu", log=N
     >>> [(r["method"], r["n_bits"], r["direction"]) for r in records]
     [('cca-itq', 16, 'i2t'), ('cca-itq', 16, 't2i')]
     """
+    _check_benchmark_lists(methods, bits)
+    missing = [key for key in _SPLIT_KEYS if key not in data]
+    if missing:
+        raise ValueError(f"data lacks {missing}: pass a split as load_benchmark_data returns.")
     records = []
     for method in methods:
         for n_bits in bits:
@@ -234,6 +239,28 @@ def run_benchmark(data, methods, bits, *, seeds=1, top_k=50, device="cpu", log=N
                 if log is not None:
                     log(f"{method} {n_bits} bits seed {seed}: fit {seconds:.1f}s")
     return records
+
+
+_SPLIT_KEYS = (
+    "X_image_train",
+    "X_text_train",
+    "labels_train",
+    "X_image_query",
+    "X_text_query",
+    "labels_query",
+)
+
+
+def _check_benchmark_lists(methods, bits):
+    known = [name for name, _ in all_estimators()]
+    unknown = [method for method in methods if method not in known]
+    if not methods or unknown:
+        raise ValueError(f"methods must be names of {known}; got {methods!r}.")
+    bad = [
+        b for b in bits if isinstance(b, (bool, np.bool_)) or not isinstance(b, Integral) or b < 1
+    ]
+    if not bits or bad:
+        raise ValueError(f"bits must be positive code lengths; got {bits!r}.")
 
 
 @validate_params({"records": [list], "title": [str]}, prefer_skip_nested_validation=True)

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval
 
 from .base import BaseDeepHasher
 from .utils._docs import fill_doc
-from .utils._validation import label_indicator
+from .utils._validation import label_indicator, warn_degenerate_labels
 
 
 @fill_doc
@@ -182,7 +182,9 @@ class CHNHasher(BaseDeepHasher):
 
     def _prepare_labels(self, labels, n_samples):
         # Class ids and multi-hot labels both become 0/1 indicators: s_ij is their overlap.
-        return label_indicator(super()._prepare_labels(labels, n_samples))
+        indicator = label_indicator(super()._prepare_labels(labels, n_samples))
+        warn_degenerate_labels(indicator, self)
+        return indicator
 
     def _build_module(self, n_image_features, n_text_features):
         from .nn import CHNModule

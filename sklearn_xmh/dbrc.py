@@ -184,6 +184,11 @@ class DBRCHasher(BaseDeepHasher):
         self._set_module_params(kwargs)
 
     def _check_training_views(self, image, text):
+        if not self.hidden_layer_sizes:
+            raise ValueError(
+                f"{type(self).__name__} needs at least one hidden layer (its encoders end at "
+                "hidden_layer_sizes[-1] units), got hidden_layer_sizes=()."
+            )
         if self.hash_batch_norm and image.n_samples < 2:
             raise ValueError(
                 f"{type(self).__name__} with hash_batch_norm=True needs at least 2 training "

@@ -18,6 +18,7 @@ def read_mat(path, keys=None):
     HDF5 stores MATLAB arrays column-major, so their axes come back reversed.
     """
     from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
 
     try:
         import h5py
@@ -27,6 +28,10 @@ def read_mat(path, keys=None):
         with h5py.File(path, "r") as f:
             names = [k for k in f.keys() if not k.startswith("#")] if keys is None else keys
             return {k: np.asarray(f[k]).T for k in names if k in f}
+    if os.path.isdir(path):
+        raise ValueError(f"{path} is a directory, not a MATLAB .mat file.")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No such file: {path}")
     try:
         mat = loadmat(path, variable_names=keys)
     except NotImplementedError as exc:  # a v7.3 file without h5py
@@ -34,6 +39,8 @@ def read_mat(path, keys=None):
             f"{path} is a MATLAB v7.3 (HDF5) file; reading it needs h5py: "
             "pip install sklearn-xmh[h5py]."
         ) from exc
+    except (MatReadError, ValueError, TypeError, OSError) as exc:
+        raise ValueError(f"{path} is not a readable MATLAB .mat file: {exc}") from exc
     return {k: v for k, v in mat.items() if not k.startswith("__")}
 
 
@@ -130,6 +137,19 @@ def load_mat_dataset(path, layout="auto", *, image_view="I", text_view="T", imag
             f"{image_view!r} and {text_view!r}: missing keys {missing}; found {sorted(mat)}."
         )
     image_tr, text_tr, labels_tr, image_te, text_te, labels_te = (mat[key] for key in keys)
+    for part, arrays in (
+        ("_tr", (image_tr, text_tr, labels_tr)),
+        ("_te", (image_te, text_te, labels_te)),
+    ):
+        rows = {
+            name + part: np.shape(array)[0]
+            for name, array in zip((image_view, text_view, "L"), arrays)
+        }
+        if len(set(rows.values())) != 1:
+            raise ValueError(
+                f"{path.name}: the views and labels of a split must have one row per pair, got "
+                f"rows {rows}."
+            )
     return Bunch(
         X_image_train=image_tr.astype(np.float32),
         X_text_train=text_tr.astype(np.float32),

@@ -49,6 +49,12 @@ def split_query_database(data, *, n_query=2000, n_train=10000, random_state=None
     >>> split.X_image_query.shape[0], split.X_image_database.shape[0], split.X_text_train.shape[0]
     (100, 400, 200)
     """
+    missing = [key for key in ("X_image", "X_text", "labels") if key not in data]
+    if missing:
+        raise ValueError(
+            f"data must hold X_image, X_text and labels (a DCMH layout from load_mat_dataset); "
+            f"missing {missing}, found {sorted(data)}."
+        )
     n_samples = len(data["labels"])
     lengths = {key: len(data[key]) for key in ("X_image", "X_text", "labels")}
     if len(set(lengths.values())) != 1:

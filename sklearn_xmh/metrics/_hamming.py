@@ -52,6 +52,9 @@ def distance_dtype(n_bits):
 
 def pack_pair(query_codes, db_codes, code_format, n_bits):
     """Both code arrays as uint64 words of the same code length: ``(query, db, n_bits)``."""
+    for name, codes in (("query_codes", query_codes), ("db_codes", db_codes)):
+        if np.ndim(codes) >= 1 and np.shape(codes)[0] == 0:
+            raise ValueError(f"{name} is empty: it holds no codes (shape {np.shape(codes)}).")
     n_bits = pair_width(query_codes, db_codes, code_format, n_bits)
     query, n_bits_q = pack_words(query_codes, code_format=code_format, n_bits=n_bits)
     db, n_bits_db = pack_words(db_codes, code_format=code_format, n_bits=n_bits)

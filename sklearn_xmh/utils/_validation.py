@@ -7,6 +7,7 @@ named in every message, labels as metadata) and the torch device check.
 
 import warnings
 from contextlib import contextmanager
+from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_array, check_consistent_length
@@ -138,16 +139,64 @@ def check_labels(labels, n_samples, *, required=False, estimator=None):
                 "with Y of shape (n_samples,) class ids or (n_samples, n_classes) multi-hot."
             )
         return None
+    if np.ndim(labels) > 2:
+        raise ValueError(
+            f"labels must be 1-D class ids or 2-D multi-hot, got a {np.ndim(labels)}-D array of "
+            f"shape {np.shape(labels)}."
+        )
     labels = check_array(
         labels, ensure_2d=False, dtype=None, accept_sparse="csr", input_name="labels"
     )
-    if labels.ndim > 2:
-        raise ValueError(f"labels must be 1-D class ids or 2-D multi-hot, got {labels.ndim}-D.")
     if labels.shape[0] != n_samples:
         raise ValueError(
             f"labels has {labels.shape[0]} rows but the views have {n_samples} samples."
         )
+    if labels.ndim == 2 and not is_sparse(labels) and labels.dtype.kind not in "biuf":
+        raise ValueError(
+            f"Multi-hot labels (2-D) must be numbers, 0 or 1 per class, got dtype "
+            f"{labels.dtype}. Class ids may be strings in a 1-D array."
+        )
     return labels
+
+
+def check_int_parameters(estimator, names=("n_bits",)):
+    """Reject booleans where ints are expected (``True`` passes scikit-learn's Integral
+    constraint), and ``hidden_layer_sizes`` that are not positive ints."""
+    cls = type(estimator).__name__
+    for name in names:
+        value = getattr(estimator, name, None)
+        if isinstance(value, (bool, np.bool_)):
+            raise ValueError(
+                f"The {name!r} parameter of {cls} must be an int, got {value!r} (a bool)."
+            )
+    sizes = getattr(estimator, "hidden_layer_sizes", None)
+    if sizes is not None and not all(
+        isinstance(size, Integral) and not isinstance(size, (bool, np.bool_)) and size >= 1
+        for size in sizes
+    ):
+        raise ValueError(
+            f"The 'hidden_layer_sizes' parameter of {cls} must hold positive ints (layer widths), "
+            f"got {tuple(sizes)!r}."
+        )
+
+
+def warn_degenerate_labels(indicator, estimator=None):
+    """Warn when labels cannot supervise: no label at all, a single class, or pairs without a
+    label."""
+    name = type(estimator).__name__ if estimator is not None else "The labels"
+    per_class = np.asarray(indicator.sum(axis=0)).ravel()
+    empty = int((np.asarray(indicator.sum(axis=1)).ravel() == 0).sum())
+    problem = None
+    if not per_class.any():
+        problem = "labels that are all zero: no pair has a label, so every pair is dissimilar"
+    elif (per_class > 0).sum() == 1:
+        problem = "labels of a single class: every pair is similar to every other"
+    elif empty:
+        problem = f"{empty} pairs without any label (all-zero rows): each is dissimilar to all"
+    if problem is not None:
+        warnings.warn(
+            f"{name} got {problem}, and the labels barely supervise.", UserWarning, stacklevel=3
+        )
 
 
 def resolve_device(device):

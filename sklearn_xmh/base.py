@@ -559,12 +559,14 @@ class BaseDeepHasher(BaseCrossModalHasher):
     def _cuda_graph(self, sparse_views):
         """The net's ``cuda_graph``: False where capture cannot apply for reasons the hasher
         knows (the net checks the device and the views' residency itself)."""
+        from .nn.net import batch_hooks
+
         reasons = {
             "the device is not a CUDA device": not self.device_.startswith("cuda"),
             "accelerator is set": self.accelerator is not None,
             "validation_fraction is set": self.validation_fraction is not None,
-            "callbacks are given (their batch hooks are not called under replay)": bool(
-                self.callbacks
+            "callbacks have batch hooks (they are not called under replay)": any(
+                batch_hooks(callback) for callback in self.callbacks or []
             ),
             "verbose >= 2 shows a progress bar per batch": self.verbose >= 2,
             f"the views {list(sparse_views)} are sparse": bool(sparse_views),

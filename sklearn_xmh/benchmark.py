@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from .datasets import load_mat_dataset, make_cross_modal, split_query_database
+from .datasets._home import resolve_shorthand
 from .metrics import mean_average_precision
 from .utils.discovery import all_estimators
 
@@ -38,17 +39,20 @@ def _synthetic(random_state=0):
     prefer_skip_nested_validation=True,
 )
 def load_benchmark_data(data, *, n_query=2000, n_train=10000):
-    """The benchmark's splits of ``data``: ``"synthetic"`` or the path of a ``.mat`` release.
+    """The benchmark's splits of ``data``: ``"synthetic"``, a short name, or a ``.mat`` release.
 
     ``"synthetic"`` is the embedded default, 2,000 training (and database) pairs and 500 query
-    pairs of :func:`~sklearn_xmh.datasets.make_cross_modal` (seed 0). A split layout (Wiki, UCI)
-    comes with its own queries; a DCMH layout is split by
-    :func:`~sklearn_xmh.datasets.split_query_database` with seed 0.
+    pairs of :func:`~sklearn_xmh.datasets.make_cross_modal` (seed 0). ``"wiki"``, ``"uci"``
+    and ``"uci-pixels"`` (UCI's pixels as the image view) name the releases in the data folder
+    (:func:`~sklearn_xmh.datasets.get_data_home`). A split layout (Wiki, UCI) comes with its
+    own queries; a DCMH layout is split by :func:`~sklearn_xmh.datasets.split_query_database`
+    with seed 0.
 
     Parameters
     ----------
     data : str or path-like
-        ``"synthetic"`` or a path that :func:`~sklearn_xmh.datasets.load_mat_dataset` reads.
+        ``"synthetic"``, a short name, or a path that
+        :func:`~sklearn_xmh.datasets.load_mat_dataset` reads.
     n_query : int, default=2000
         Queries of a DCMH split.
     n_train : int, default=10000
@@ -69,6 +73,12 @@ def load_benchmark_data(data, *, n_query=2000, n_train=10000):
     """
     if str(data) == "synthetic":
         return _synthetic()
+    shorthand = resolve_shorthand(str(data))
+    if shorthand is not None:
+        path, image_view, text_view = shorthand
+        loaded = load_mat_dataset(path, image_view=image_view, text_view=text_view)
+        loaded.name = str(data)
+        return loaded
     loaded = load_mat_dataset(data)
     if "X_image_train" in loaded:
         return loaded
@@ -149,11 +159,23 @@ def fit_method(method, data, n_bits, seed, *, device="cpu", params=None):
         "device": [str],
         "log": [callable, None],
         "on_codes": [callable, None],
+        "params": [dict, None],
     },
     # The estimators check their own parameters (n_bits=0 raises there).
     prefer_skip_nested_validation=False,
 )
-def run_benchmark(data, methods, bits, *, seeds=1, top_k=50, device="cpu", log=None, on_codes=None):
+def run_benchmark(
+    data,
+    methods,
+    bits,
+    *,
+    seeds=1,
+    top_k=50,
+    device="cpu",
+    log=None,
+    on_codes=None,
+    params=None,
+):
     """Fit each method at each code length and seed; return one record per direction.
 
     Unsupervised methods never receive labels. The queries are the test pairs; the database is
@@ -180,6 +202,8 @@ def run_benchmark(data, methods, bits, *, seeds=1, top_k=50, device="cpu", log=N
     on_codes : callable or None, default=None
         Called as ``on_codes(method, n_bits, seed, query_codes, database_codes)`` after each
         fit, each a pair ``(image codes, text codes)``; for curves.
+    params : dict of str to dict, default=None
+        Parameters that replace a method's defaults, by method name.
 
     Returns
     -------
@@ -206,7 +230,9 @@ def run_benchmark(data, methods, bits, *, seeds=1, top_k=50, device="cpu", log=N
     for method in methods:
         for n_bits in bits:
             for seed in range(seeds):
-                estimator, seconds = fit_method(method, data, n_bits, seed, device=device)
+                estimator, seconds = fit_method(
+                    method, data, n_bits, seed, device=device, params=(params or {}).get(method)
+                )
                 query = (
                     estimator.transform(data["X_image_query"]),
                     estimator.transform_text(data["X_text_query"]),
@@ -277,7 +303,8 @@ def format_table(records, *, title=""):
     Returns
     -------
     table : str
-        Each cell is the mean +- std over seeds; the last column is the mean fit time.
+        Each cell is the mean +- std over seeds (the score itself for one seed); the last column
+        is the mean fit time.
 
     Examples
     --------
@@ -288,11 +315,11 @@ def format_table(records, *, title=""):
     ...     for d, m in (("i2t", 0.5), ("t2i", 0.6))
     ... ]
     >>> print(format_table(records))
-    mAP@50, mean ± std over seeds
+    mAP@50
     <BLANKLINE>
     | method | I→T 16 | T→I 16 | fit s |
     |---|---|---|---|
-    | dbrc | 0.500 ± 0.000 | 0.600 ± 0.000 | 2.0 |
+    | dbrc | 0.500 | 0.600 | 2.0 |
     """
     methods = list(dict.fromkeys(r["method"] for r in records))
     bits = sorted({r["n_bits"] for r in records})
@@ -300,7 +327,8 @@ def format_table(records, *, title=""):
     metric = "mAP@all" if top_k is None else f"mAP@{top_k}"
     header = ["method"] + [f"{d} {b}" for d in ("I→T", "T→I") for b in bits] + ["fit s"]
     lines = [title] if title else []
-    lines += [f"{metric}, mean ± std over seeds", ""]
+    n_seeds = len({r["seed"] for r in records})
+    lines += [f"{metric}, mean ± std over {n_seeds} seeds" if n_seeds > 1 else metric, ""]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for method in methods:
         rows = [r for r in records if r["method"] == method]
@@ -310,7 +338,8 @@ def format_table(records, *, title=""):
                 scores = [
                     r["map"] for r in rows if r["direction"] == direction and r["n_bits"] == n_bits
                 ]
-                cells.append(f"{np.mean(scores):.3f} ± {np.std(scores):.3f}")
+                spread = f" ± {np.std(scores):.3f}" if len(scores) > 1 else ""
+                cells.append(f"{np.mean(scores):.3f}{spread}")
         cells.append(f"{np.mean([r['fit_seconds'] for r in rows]):.1f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -38,7 +38,7 @@ def test_benchmark_rejects_unknown_method(capsys):
 
 
 @pytest.mark.parametrize("extension", [".skops", ".joblib"])
-def test_fit_then_encode_npy_and_mat_to_packed_codes(tmp_path, extension):
+def test_fit_then_encode_npy_and_mat_to_packed_codes(tmp_path, extension, capsys):
     import numpy as np
     from scipy.io import savemat
 
@@ -85,18 +85,18 @@ def test_fit_then_encode_npy_and_mat_to_packed_codes(tmp_path, extension):
     np.testing.assert_array_equal(
         np.load(tmp_path / "image_codes.npy"), reference.transform(data["X_image_query"])
     )
-    with pytest.raises(SystemExit, match="choose one with --key"):
-        main(
-            [
-                "encode",
-                "--model",
-                str(model),
-                "--input",
-                str(tmp_path / "images.mat"),
-                "--output",
-                str(tmp_path / "x.npy"),
-            ]
-        )
+    code = main(
+        [
+            "encode",
+            "--model",
+            str(model),
+            "--input",
+            str(tmp_path / "images.mat"),
+            "--output",
+            str(tmp_path / "x.npy"),
+        ]
+    )
+    assert code == 2 and "choose one as" in capsys.readouterr().err
 
 
 def test_benchmark_on_a_dcmh_layout_with_curves(tmp_path, capsys):
@@ -150,3 +150,161 @@ def test_benchmark_writes_csv_records(tmp_path):
     assert [row["direction"] for row in rows] == ["i2t", "t2i"]
     assert set(rows[0]) == {"method", "n_bits", "direction", "map", "top_k", "seed", "fit_seconds"}
     assert 0.5 < float(rows[0]["map"]) <= 1.0
+
+
+# ---- a command line that behaves like a tool ----
+
+BAD_CALLS = {
+    "benchmark --bits abc": (2, "argument --bits: expected comma-separated positive integers"),
+    "benchmark --bits ''": (2, "argument --bits: expected comma-separated positive integers"),
+    "benchmark --seeds 0": (2, "argument --seeds: expected a positive integer"),
+    "benchmark --top-k none": (2, "argument --top-k"),
+    "benchmark --methods cca-itq --set nope=1": (2, "no method of .'cca-itq'. has a parameter"),
+    "benchmark --methods cca-itq --set n_iter=-1": (2, "'n_iter' parameter of CCAITQHasher"),
+    "benchmark --methods cca-itq --set n_iter": (2, "expected PARAM=VALUE"),
+    "benchmark --methods cca-itq --output OUT/x.txt": (2, "--output must end in .json or .csv"),
+    "benchmark --data missing.mat --methods cca-itq": (1, "No such dataset file: missing.mat"),
+    "fit --method dbrc --output OUT/nowhere/m.skops": (2, "the folder .* does not exist"),
+    "fit --method dbrc --output OUT/m.txt": (2, "--output must end in .skops or .joblib"),
+    "fit --method nope --output m.skops": (2, "argument --method: invalid choice"),
+    "encode --model OUT/none.skops --input x.npy --output c.npz": (2, "does not exist"),
+    "index --codes OUT/none.npz --output i.skops": (2, "--codes '.*none.npz' does not exist"),
+    "search --queries q.npz --output r.csv": (
+        2,
+        "one of the arguments --index --database is required",
+    ),
+    "search --database OUT/none.npz --queries OUT/none.npz --output OUT/r.csv": (
+        2,
+        "--queries .* does not exist",
+    ),
+    "search --index i.skops --queries q.npz --radius 1 --k 2 --output r.csv": (
+        2,
+        "argument --k: not allowed with argument --radius",
+    ),
+    "evaluate --queries OUT/none.npz --database OUT/none.npz": (2, "does not exist"),
+}
+
+
+@pytest.mark.parametrize("call", list(BAD_CALLS))
+def test_bad_arguments_get_one_line_and_an_exit_code(call, tmp_path, capsys):
+    import re
+    import shlex
+
+    code, message = BAD_CALLS[call]
+    argv = shlex.split(call.replace("OUT", str(tmp_path)))
+    try:
+        result = main(argv)
+    except SystemExit as exit_:  # argparse's own usage errors
+        result = exit_.code
+    err = capsys.readouterr().err
+    assert result == code
+    assert re.search(message, err), err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_outputs_are_checked_before_any_training(tmp_path, monkeypatch, capsys):
+    from sklearn_xmh import benchmark
+
+    monkeypatch.setattr(benchmark, "fit_method", lambda *a, **k: pytest.fail("trained"))
+    assert main(["fit", "--method", "dbrc", "--output", str(tmp_path / "no" / "m.skops")]) == 2
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        main(["benchmark", "--data", str(tmp_path / "none.mat"), "--methods", "cca-itq", "--debug"])
+
+
+def test_set_and_verbose_reach_the_estimator(tmp_path, capsys):
+    import skops.io as sio
+
+    from sklearn_xmh import trusted_types
+
+    model = tmp_path / "m.skops"
+    argv = ["fit", "--method", "dbrc", "--bits", "8", "--set", "max_epochs=2"]
+    assert (
+        main([*argv, "--set", "dbrc:hidden_layer_sizes=(16,)", "-v", "--output", str(model)]) == 0
+    )
+    assert "epoch" in capsys.readouterr().err  # the progress bar
+    hasher = sio.load(model, trusted=trusted_types())  # the bar is not kept in the file
+    assert hasher.max_epochs == 2 and hasher.hidden_layer_sizes == (16,)
+    assert len(hasher.history_) == 2 and hasher.callbacks is None
+
+
+def test_a_single_seed_has_no_spread_and_devices_are_named(capsys):
+    assert main(["benchmark", "--methods", "cca-itq", "--bits", "8", "--device", "meta"]) == 0
+    captured = capsys.readouterr()
+    assert "±" not in captured.out and "cca-itq has no device" in captured.err
+
+
+def test_encode_writes_exactly_the_path_it_is_given(tmp_path):
+    import numpy as np
+
+    from sklearn_xmh.benchmark import _synthetic
+
+    model = tmp_path / "m.joblib"
+    main(["fit", "--method", "cca-itq", "--bits", "12", "--output", str(model)])
+    np.save(tmp_path / "x.npy", _synthetic()["X_image_query"])
+    for name in ("codes.npz", "codes.npy"):
+        assert (
+            main(
+                [
+                    "encode",
+                    "--model",
+                    str(model),
+                    "--input",
+                    str(tmp_path / "x.npy"),
+                    "--output",
+                    str(tmp_path / name),
+                ]
+            )
+            == 0
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "codes.npy",
+        "codes.npz",
+        "m.joblib",
+        "x.npy",
+    ]
+    with np.load(tmp_path / "codes.npz") as archive:
+        assert int(archive["n_bits"]) == 12 and str(archive["code_format"]) == "packed"
+        np.testing.assert_array_equal(archive["codes"], np.load(tmp_path / "codes.npy"))
+
+
+def test_npy_bits_read_as_packed_are_refused(tmp_path, capsys):
+    import numpy as np
+
+    bits = np.random.default_rng(0).integers(0, 2, (20, 16)).astype(np.uint8)
+    np.save(tmp_path / "bits.npy", bits)
+    argv = ["index", "--codes", str(tmp_path / "bits.npy"), "--output", str(tmp_path / "i.skops")]
+    assert main(argv) == 2 and "pass --code-format bits" in capsys.readouterr().err
+    assert main([*argv, "--code-format", "bits"]) == 0
+
+
+def test_warmup_compiles_the_kernels(capsys):
+    assert main(["warmup"]) == 0
+    assert "the Hamming kernels are ready" in capsys.readouterr().err
+
+
+def test_the_readme_walk_on_wiki(tmp_path, monkeypatch, capsys):
+    """fit -> encode -> index -> search -> evaluate, as the README shows it (2 epochs)."""
+    import csv
+
+    from .conftest import shared_file
+
+    wiki = shared_file("wiki", "wikiData.mat")
+    monkeypatch.setenv("XMH_DATA", str(wiki.parents[1]))
+    monkeypatch.chdir(tmp_path)
+    for call in (
+        "fit --data wiki --method djsrh --bits 64 --set max_epochs=2 --output djsrh.skops",
+        f"encode --model djsrh.skops --input {wiki}:T_tr --view text --output texts.npz",
+        f"encode --model djsrh.skops --input {wiki}:I_te --view image --output images.npz",
+        "index --codes texts.npz --output texts.index.skops",
+        "search --index texts.index.skops --queries images.npz --k 10 --output neighbours.csv",
+        f"evaluate --queries images.npz --database texts.npz --query-labels {wiki}:L_te "
+        f"--database-labels {wiki}:L_tr --top-k 50",
+    ):
+        assert main(call.split()) == 0, capsys.readouterr().err
+    rows = list(csv.DictReader(open("neighbours.csv")))
+    assert len(rows) == 693 * 10 and rows[0].keys() == {"query", "rank", "index", "distance"}
+    out = capsys.readouterr().out
+    assert "693 queries, 2173 database items, 64 bits" in out and "| mAP@50 | P@10 | P@100 |" in out

@@ -33,6 +33,7 @@ FUNCTIONS = [
     "sklearn_xmh.datasets.load_mat_dataset",
     "sklearn_xmh.datasets.split_query_database",
     "sklearn_xmh.datasets.pca_views",
+    "sklearn_xmh.datasets.get_data_home",
     "sklearn_xmh.benchmark.load_benchmark_data",
     "sklearn_xmh.benchmark.fit_method",
     "sklearn_xmh.benchmark.run_benchmark",

@@ -26,6 +26,7 @@ from .layers import (
 from .net import (
     AcceleratedCrossModalNet,
     CrossModalNet,
+    EpochProgressBar,
     NonFiniteLossGuard,
     accelerated,
     register_accelerated,
@@ -55,6 +56,7 @@ __all__ = [
     "DJSRHAlphaSchedule",
     "DJSRHLoss",
     "DJSRHModule",
+    "EpochProgressBar",
     "LazySGD",
     "ModuleTower",
     "NonFiniteLossGuard",

@@ -291,6 +291,52 @@ class NonFiniteLossGuard(Callback):
                     )
 
 
+class EpochProgressBar(Callback):
+    """A progress bar over a fit's epochs (tqdm, on stderr), with the last epoch's loss.
+
+    Unlike skorch's :class:`~skorch.callbacks.ProgressBar`, which counts batches, it has no
+    batch hooks, so a training step captured as a CUDA graph keeps running from its graph.
+
+    Parameters
+    ----------
+    description : str or None, default=None
+        The bar's label; None names the net's module.
+    """
+
+    def __init__(self, description=None):
+        self.description = description
+
+    def on_train_begin(self, net, **kwargs):
+        from tqdm.auto import tqdm
+
+        self.bar_ = tqdm(
+            total=net.max_epochs,
+            desc=self.description or type(net.module_).__name__,
+            unit="epoch",
+            leave=False,
+        )
+
+    def on_epoch_end(self, net, **kwargs):
+        loss = net.history[-1].get("train_loss")
+        if loss is not None:
+            self.bar_.set_postfix(loss=f"{loss:.4g}", refresh=False)
+        self.bar_.update(1)
+
+    def on_train_end(self, net, **kwargs):
+        self.bar_.close()
+        del self.bar_
+
+
+def batch_hooks(callback):
+    """The batch hooks ``callback`` (a skorch callback or ``(name, callback)``) implements:
+    they are not called when a captured training step is replayed."""
+    callback = callback[1] if isinstance(callback, tuple) else callback
+    names = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+    return [
+        name for name in names if getattr(type(callback), name, None) is not getattr(Callback, name)
+    ]
+
+
 class CrossModalAccelerateMixin(AccelerateMixin):
     """skorch's :class:`~skorch.hf.AccelerateMixin` for the cross-modal nets.
 

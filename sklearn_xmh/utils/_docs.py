@@ -19,8 +19,8 @@ None, default=None
         once as a CUDA graph and replay it for every batch, with the views held on the device
         and batches gathered there by index. ``"auto"`` does so where it applies: dense
         in-memory views that fit in half the device's free memory, no ``validation_fraction``,
-        no ``accelerator``, no ``callbacks`` and ``verbose < 2`` (batch callbacks are not
-        called under replay), a step that can be captured (else a RuntimeWarning, and the
+        no ``accelerator``, no callback with batch hooks and ``verbose < 2`` (batch hooks
+        are not called under replay), a step that can be captured (else a RuntimeWarning, and the
         eager step). True raises where it does not apply; False always steps eagerly. The CPU
         always steps eagerly.
     accelerator : accelerate.Accelerator or None, default=None

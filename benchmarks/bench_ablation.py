@@ -27,11 +27,34 @@ from sklearn_xmh.inspection import mechanism_health
 # method -> {variant: parameters}; the first variant of each method is its default.
 ABLATIONS = {
     "cca-itq": {"default": {}},
-    "dbrc": {"default": {}, "fixed alpha (scaling='fixed')": {"scaling": "fixed"}},
-    "djsrh": {"default": {}, "no second-order term (eta=0)": {"eta": 0.0}},
+    "dbrc": {
+        "default": {},
+        "batch norm before ATanh (hash_batch_norm=True)": {"hash_batch_norm": True},
+        "fixed alpha (scaling='fixed')": {"scaling": "fixed"},
+        "alpha_learning_rate=1e-2": {"alpha_learning_rate": 1e-2},
+    },
+    "djsrh": {
+        "default": {},
+        "affinity='shifted' (the reference's 2 cos - 1 on every view)": {"affinity": "shifted"},
+        "affinity='auto' (the cosine itself on signed views)": {"affinity": "auto"},
+        "affinity='clipped' (max(2 cos - 1, -1))": {"affinity": "clipped"},
+        "no second-order term (eta=0)": {"eta": 0.0},
+    },
     "ugach": {
         "default": {},
+        "whole-pool policy gradient (generator_objective='pool')": {"generator_objective": "pool"},
+        "whole pool, reward minus its batch mean (generator_objective='pool_baseline')": {
+            "generator_objective": "pool_baseline"
+        },
         "discriminator alone (adversarial=False)": {"adversarial": False},
+        "previous default (whole pool, from the discriminator, lr 0.5, no decay, 1 and 1)": {
+            "generator_objective": "pool",
+            "generator_init": "discriminator",
+            "generator_learning_rate": 0.5,
+            "generator_weight_decay": 0.0,
+            "triplets_per_query": 1,
+            "generator_epochs": 1,
+        },
     },
     "chn": {
         "default": {},
@@ -43,14 +66,18 @@ HEALTH = ("saturation", "alpha", "policy_entropy_ratio")
 DIRECTIONS = {"i2t": "I→T", "t2i": "T→I"}
 
 
-def run(datasets, methods, bits, seeds, log=print, save=None):
-    records = []
+def run(datasets, methods, bits, seeds, log=print, save=None, done=()):
+    """Fit every variant; ``done`` holds records of an earlier run, kept and not fitted again."""
+    records = list(done)
+    finished = {(r["data"], r["method"], r["variant"], r["n_bits"], r["seed"]) for r in done}
     for name in datasets:
         data = load_dataset(name)
         for n_bits in bits:
             for seed in range(seeds):
                 for method in methods:
                     for variant, params in ABLATIONS[method].items():
+                        if (name, method, variant, n_bits, seed) in finished:
+                            continue
                         seconds, scores, hasher = evaluate(
                             method, n_bits, seed, data, params, return_estimator=True
                         )
@@ -140,6 +167,9 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument("--save", help="also write the raw records to this JSON file")
     parser.add_argument("--merge", nargs="+", help="report the records of these JSON files")
+    parser.add_argument(
+        "--resume", action="store_true", help="keep the records already in --save, fit the rest"
+    )
     args = parser.parse_args(argv)
     if args.merge:
         records = [r for path in args.merge for r in json.loads(Path(path).read_text())]
@@ -160,6 +190,9 @@ def main(argv=None):
             Path(args.save).write_text(json.dumps(records))
 
     start = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    done = []
+    if args.resume and args.save and Path(args.save).exists():
+        done = json.loads(Path(args.save).read_text())
     records = run(
         args.data.split(","),
         methods,
@@ -167,6 +200,7 @@ def main(argv=None):
         args.seeds,
         log=lambda line: print(line, file=sys.stderr, flush=True),
         save=save,
+        done=done,
     )
     print(f"Started {start}; Python {platform.python_version()} on {platform.machine()}.\n")
     print(format_report(records))

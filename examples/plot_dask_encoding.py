@@ -3,9 +3,13 @@
 Encoding with dask
 ==================
 
-:class:`dask_ml.wrappers.ParallelPostFit` encodes a dask array block by block on a cluster. It
-only calls ``transform``, which is why each fitted hasher also exposes standalone encoders: the
-text view goes through ``hasher.text_encoder_``. The codes are exactly those of a local call.
+A dask array encodes block by block on a cluster with ``map_blocks``: each block of rows maps
+to a block of ``n_bits`` codes, which ``chunks`` declares, so that the lazy array has the codes'
+shape and can be sliced before it is computed. The text view goes through the standalone
+``hasher.text_encoder_``. The codes are exactly those of a local call.
+
+:class:`dask_ml.wrappers.ParallelPostFit` encodes the same codes, but its lazy array keeps the
+input's width (it cannot know the codes'): compute it before slicing it.
 
 A local cluster of threads stands in for a real one here; on a single machine dask adds
 overhead (see ``benchmarks/results_encode.md``), its use is spreading work over machines.
@@ -14,7 +18,6 @@ overhead (see ``benchmarks/results_encode.md``), its use is spreading work over 
 # %%
 import dask.array as da
 import numpy as np
-from dask_ml.wrappers import ParallelPostFit
 from distributed import Client, LocalCluster
 
 from sklearn_xmh import CCAITQHasher
@@ -29,9 +32,11 @@ with LocalCluster(
     with Client(cluster) as client:
         images = da.from_array(data.X_image, chunks=(5000, -1))
         texts = da.from_array(data.X_text, chunks=(5000, -1))
-        image_codes = ParallelPostFit(hasher).transform(images)
-        text_codes = ParallelPostFit(hasher.text_encoder_).transform(texts)
-        print(image_codes)  # lazy: a dask array of codes
+        codes = {"dtype": np.uint8, "chunks": (images.chunks[0], (hasher.n_bits,))}
+        image_codes = images.map_blocks(hasher.transform, **codes)
+        text_codes = texts.map_blocks(hasher.text_encoder_.transform, **codes)
+        print(image_codes)  # lazy: a (20000, 64) dask array of codes
+        print(image_codes[:2, :8].compute())  # a slice computes only its block
         image_codes, text_codes = da.compute(image_codes, text_codes)
 
 print(

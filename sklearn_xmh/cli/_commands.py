@@ -20,7 +20,7 @@ from ._files import (
     write_neighbors,
     write_records,
 )
-from ._warmup import COMPILING, notice_if_slow, warm_up
+from ._warmup import COMPILING, notice_if_slow, warm_up, warm_up_in_background
 
 DATA_HELP = (
     "'synthetic' (embedded), a short name of a release in the data folder ($XMH_DATA, default "
@@ -221,8 +221,7 @@ def run_benchmark(args):
         done.append(message)
         print(f"[{len(done)}/{n_cells}] {message}", file=sys.stderr, flush=True)
 
-    with notice_if_slow(COMPILING, after=3.0):
-        warm_up()
+    compiling = warm_up_in_background()  # overlaps the fits
     records = run_benchmark(
         data,
         args.methods,
@@ -234,6 +233,8 @@ def run_benchmark(args):
         on_codes=keep_codes,
         params=params,
     )
+    if compiling is not None:
+        compiling.wait()
     print(format_table(records, title=f"## {data['name']}"))
     if args.output:
         write_records(records, args.output)

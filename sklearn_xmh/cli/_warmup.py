@@ -1,9 +1,11 @@
 """Compiling the Hamming kernels before first use, and saying so while it happens."""
 
+import subprocess
 import sys
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 
@@ -22,12 +24,11 @@ def notice_if_slow(message, after=1.5, stream=None):
         timer.cancel()
 
 
-def warm_up():
-    """Compile the kernels every metric and search uses (or load them from numba's cache,
-    ``cache=True``): mAP with class ids, multi-hot labels and pairs, top-k and radius search.
-    Returns the seconds it took."""
+def warm_up(search=True):
+    """Compile the kernels every metric (and, with ``search``, every search) uses, or load
+    them from numba's cache (``cache=True``): mAP with class ids, multi-hot labels and pairs,
+    precision@k, top-k and radius search. Returns the seconds it took."""
     from ..metrics import mean_average_precision, precision_at_k
-    from ..neighbors import HammingIndex
 
     start = time.perf_counter()
     rng = np.random.default_rng(0)
@@ -37,14 +38,45 @@ def warm_up():
         for top_k in (None, 5):
             mean_average_precision(codes, codes, labels, labels, top_k=top_k)
     precision_at_k(codes, codes, ids, ids, k=5)
-    for algorithm in ("brute", "mih"):
-        index = HammingIndex(algorithm=algorithm).fit(codes)
-        index.kneighbors(codes, 3)
-        index.radius_neighbors(codes, 2)
+    if search:
+        from ..neighbors import HammingIndex
+
+        for algorithm in ("brute", "mih"):
+            index = HammingIndex(algorithm=algorithm).fit(codes)
+            index.kneighbors(codes, 3)
+            index.radius_neighbors(codes, 2)
     return time.perf_counter() - start
+
+
+def kernels_cached():
+    """Whether numba's cache already holds the main scoring kernel (a guess that errs towards
+    yes: any failure to tell says cached)."""
+    try:
+        from ..metrics import _kernels
+
+        return Path(_kernels.rank_statistics._cache._cache_file._index_path).exists()
+    except Exception:  # noqa: BLE001 - numba internals: any change there means "cannot tell"
+        return True
+
+
+def warm_up_in_background():
+    """Compile the metrics' kernels into numba's cache in another process, while this one fits
+    models: the scoring then loads them from the cache instead of compiling them. Returns the
+    process, or None when the cache is already warm."""
+    if kernels_cached():
+        return None
+    print(COMPILING_BACKGROUND, file=sys.stderr, flush=True)
+    code = "from sklearn_xmh.cli._warmup import warm_up; warm_up(search=False)"
+    return subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 COMPILING = (
     "xmh: compiling the Hamming kernels (first use in this environment only; "
     "`xmh warmup` does it ahead)..."
+)
+COMPILING_BACKGROUND = (
+    "xmh: compiling the Hamming kernels in the background while the models fit (first use "
+    "in this environment only; `xmh warmup` does it ahead)"
 )

@@ -35,9 +35,8 @@ ABLATIONS = {
     },
     "djsrh": {
         "default": {},
-        "affinity='shifted' (the reference's 2 cos - 1 on every view)": {"affinity": "shifted"},
         "affinity='auto' (the cosine itself on signed views)": {"affinity": "auto"},
-        "affinity='clipped' (max(2 cos - 1, -1))": {"affinity": "clipped"},
+        "affinity='cosine' (the cosine itself on every view)": {"affinity": "cosine"},
         "no second-order term (eta=0)": {"eta": 0.0},
     },
     "ugach": {

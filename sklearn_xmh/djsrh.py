@@ -40,14 +40,19 @@ class DJSRHHasher(BaseDeepHasher):
         Weight of the second-order term ``S~ S~^T / m``.
     mu : float, default=1.5
         Scale of the affinity target.
-    affinity : {"auto", "shifted", "cosine"}, default="auto"
-        How a view's cosine similarities become affinity targets in [-1, 1]. ``"shifted"`` is
-        the reference's ``2 cos - 1``, right for non-negative features (histograms,
-        bags of words, ReLU activations) whose cosines lie in [0, 1]; ``"cosine"`` keeps the
-        cosine, right for signed features (centred, PCA-projected or CLIP-like embeddings)
-        whose cosines already span [-1, 1] and which ``2 cos - 1`` would send to -3.
-        ``"auto"`` takes ``"shifted"`` for a view whose features are all non-negative and
-        ``"cosine"`` otherwise, view by view (``affinity_`` says which).
+    affinity : {"shifted", "cosine", "auto"}, default="shifted"
+        How a view's cosine similarities become affinity targets. ``"shifted"`` is the
+        reference's ``2 cos - 1``, which maps the cosines of non-negative features
+        (histograms, bags of words, ReLU activations), in [0, 1], onto [-1, 1]; on signed
+        features (centred, PCA-projected or CLIP-like embeddings) it reaches -3, a target the
+        codes' cosines cannot reach. ``"cosine"`` keeps the cosine, in [-1, 1] for any
+        features; ``"auto"`` takes ``"shifted"`` for a view whose features are all non-negative
+        and ``"cosine"`` for the others (``affinity_`` says which). In 3-fold cross-validation
+        on the training pairs of the four pairings with a signed view (UCI, UCI-pixels and the
+        signed Wiki and UCI), ``"shifted"`` scored higher on held-out labelled mAP@50 in each
+        (mean 0.631 against 0.609 for ``"auto"``), ``"auto"`` higher on the label-free criteria
+        (neighbourhoods 0.344 against 0.336, pairs 0.221 against 0.201): the unreachable
+        targets push unrelated items apart harder. The default is the reference's.
     intra_image_weight : float, default=0.3
         Weight of the image-image reconstruction term.
     intra_text_weight : float, default=0.3
@@ -90,8 +95,7 @@ class DJSRHHasher(BaseDeepHasher):
     Notes
     -----
     The affinity is computed, as in the reference code, on the features as given to :meth:`fit`
-    (the reference's are non-negative AlexNet fc7 features and bags of words, whose cosines lie
-    in [0, 1], so every target ``2 cos - 1`` is reachable by the codes' cosines); the towers read
+    (the reference's are non-negative AlexNet fc7 features and bags of words); the towers read
     them after ``*_preprocessor``, which standardises by default. A custom ``image_module`` /
     ``text_module`` is mapped linearly to the ``n_bits`` pre-tanh outputs.
 
@@ -126,7 +130,7 @@ class DJSRHHasher(BaseDeepHasher):
         "beta": [Interval(Real, 0, 1, closed="both")],
         "eta": [Interval(Real, 0, 1, closed="both")],
         "mu": [Interval(Real, 0, None, closed="neither")],
-        "affinity": [StrOptions({"auto", "shifted", "cosine", "clipped"})],
+        "affinity": [StrOptions({"shifted", "cosine", "auto"})],
         "intra_image_weight": [Interval(Real, 0, None, closed="left")],
         "intra_text_weight": [Interval(Real, 0, None, closed="left")],
         "image_learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -144,7 +148,7 @@ class DJSRHHasher(BaseDeepHasher):
         beta=0.3,
         eta=0.4,
         mu=1.5,
-        affinity="auto",
+        affinity="shifted",
         intra_image_weight=0.3,
         intra_text_weight=0.3,
         image_learning_rate=1e-2,

@@ -38,7 +38,7 @@ class DJSRHModule(TwoTowers):
 
 
 # How a view's cosines become affinities.
-AFFINITIES = ("shifted", "cosine", "clipped")
+AFFINITIES = ("shifted", "cosine")
 
 _AFFINITY_CONSTRAINTS = {
     "beta": [Interval(Real, 0, 1, closed="both")],
@@ -50,10 +50,7 @@ _AFFINITY_CONSTRAINTS = {
 def _view_affinity(features, kind):
     features = F.normalize(features, dim=1)
     cosine = features @ features.T
-    if kind == "cosine":
-        return cosine
-    shifted = 2.0 * cosine - 1.0
-    return shifted.clamp_min(-1.0) if kind == "clipped" else shifted
+    return cosine if kind == "cosine" else 2.0 * cosine - 1.0
 
 
 @validate_params(
@@ -72,9 +69,8 @@ def joint_semantics_affinity(image, text, *, beta, eta, mu, affinity=("shifted",
     ``S~ = beta S_I + (1 - beta) S_T``; ``S = mu ((1 - eta) S~ + eta S~ S~^T / m)``.
 
     A view's affinity is ``2 cos - 1`` (``"shifted"``, the reference's, which maps the cosines
-    of non-negative features, in [0, 1], onto [-1, 1]; signed features' reach -3), the cosine
-    itself (``"cosine"``), or ``max(2 cos - 1, -1)`` (``"clipped"``: the reference's for
-    non-negative features, and within [-1, 1] for signed ones).
+    of non-negative features, in [0, 1], onto [-1, 1]; signed features' reach -3) or the
+    cosine itself (``"cosine"``, in [-1, 1] for any features).
 
     Parameters
     ----------
@@ -82,7 +78,7 @@ def joint_semantics_affinity(image, text, *, beta, eta, mu, affinity=("shifted",
     text : torch.Tensor of shape (m, n_text_features)
     beta, eta, mu : float
         Weight of the image affinity, weight of the second-order term, and scale.
-    affinity : tuple of {"shifted", "cosine", "clipped"}, default=("shifted", "shifted")
+    affinity : tuple of {"shifted", "cosine"}, default=("shifted", "shifted")
         The affinity of the image and of the text view.
 
     Returns
@@ -118,7 +114,7 @@ class DJSRHLoss(nn.Module):
     intra_image_weight, intra_text_weight : float
         Weights ``w_I`` and ``w_T`` of the image-image and text-text reconstruction terms
         (``lambda1`` and ``lambda2`` of the paper).
-    affinity : tuple of {"shifted", "cosine", "clipped"}, default=("shifted", "shifted")
+    affinity : tuple of {"shifted", "cosine"}, default=("shifted", "shifted")
         Each view's affinity (see :func:`joint_semantics_affinity`).
     """
 

@@ -36,7 +36,6 @@ ABLATIONS = {
     "djsrh": {
         "default": {},
         "affinity='auto' (the cosine itself on signed views)": {"affinity": "auto"},
-        "affinity='cosine' (the cosine itself on every view)": {"affinity": "cosine"},
         "no second-order term (eta=0)": {"eta": 0.0},
     },
     "ugach": {
@@ -65,8 +64,9 @@ HEALTH = ("saturation", "alpha", "policy_entropy_ratio")
 DIRECTIONS = {"i2t": "I→T", "t2i": "T→I"}
 
 
-def run(datasets, methods, bits, seeds, log=print, save=None, done=()):
-    """Fit every variant; ``done`` holds records of an earlier run, kept and not fitted again."""
+def run(datasets, methods, bits, seeds, log=print, save=None, done=(), variant_bits=None):
+    """Fit every variant; ``done`` holds records of an earlier run, kept and not fitted again.
+    With ``variant_bits``, the variants other than the default run at those lengths only."""
     records = list(done)
     finished = {(r["data"], r["method"], r["variant"], r["n_bits"], r["seed"]) for r in done}
     for name in datasets:
@@ -77,6 +77,10 @@ def run(datasets, methods, bits, seeds, log=print, save=None, done=()):
                     for variant, params in ABLATIONS[method].items():
                         if (name, method, variant, n_bits, seed) in finished:
                             continue
+                        if variant != "default" and variant_bits and n_bits not in variant_bits:
+                            continue
+                        if params == {"affinity": "auto"} and _non_negative(data):
+                            continue  # the same fit as DJSRH's default, 2 cos - 1 on both
                         seconds, scores, hasher = evaluate(
                             method, n_bits, seed, data, params, return_estimator=True
                         )
@@ -111,6 +115,10 @@ def run(datasets, methods, bits, seeds, log=print, save=None, done=()):
                         if save is not None:
                             save(records)
     return records
+
+
+def _non_negative(data):
+    return all((data[f"X_{view}_train"] >= 0).all() for view in ("image", "text"))
 
 
 def _cell(values, fmt="{:.3f}", n_seeds=None):
@@ -169,6 +177,9 @@ def main(argv=None):
     parser.add_argument(
         "--resume", action="store_true", help="keep the records already in --save, fit the rest"
     )
+    parser.add_argument(
+        "--variant-bits", default=None, help="lengths of the non-default variants (default: all)"
+    )
     args = parser.parse_args(argv)
     if args.merge:
         records = [r for path in args.merge for r in json.loads(Path(path).read_text())]
@@ -200,6 +211,7 @@ def main(argv=None):
         log=lambda line: print(line, file=sys.stderr, flush=True),
         save=save,
         done=done,
+        variant_bits=[int(b) for b in args.variant_bits.split(",")] if args.variant_bits else None,
     )
     print(f"Started {start}; Python {platform.python_version()} on {platform.machine()}.\n")
     print(format_report(records))

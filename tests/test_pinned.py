@@ -6,7 +6,9 @@ these tests recompute every value and compare codes, distances and tables exactl
 to rounding (the compiled engine sums in another order). The codes and scores of DBRC, DJSRH,
 UGACH and CHN, and the table's DBRC row, were rewritten when their mechanisms or defaults changed
 on purpose (ATanh's scale, DJSRH's affinity, dropout and schedule, UGACH's generator schedule,
-CHN's cross-validated image dropout and quantization margin); the rest
+CHN's cross-validated image dropout and quantization margin; DBRC's hash layer without batch
+normalisation and UGACH's reference generator, in the fidelity round; the table's single-seed
+cells without a spread); the rest
 still holds from before the reorganisation. Trained codes depend on torch's CPU
 kernels, so the deep methods' codes are compared only on the torch build and CPU capability
 they were pinned on.

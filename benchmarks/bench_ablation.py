@@ -151,7 +151,11 @@ def format_report(records):
                     values = [r["map"][direction] for r in mine if r["n_bits"] == n_bits]
                     cells.append(_cell(values, n_seeds=n_seeds))
 
-            def health(key, fmt, mine=mine):
+            played = ABLATIONS.get(method, {}).get(variant, {}).get("adversarial", True)
+
+            def health(key, fmt, mine=mine, played=played):
+                if key == "policy_entropy_ratio" and not played:
+                    return "—"  # an untrained generator's policy: the game did not run
                 return _cell([r["health"][key] for r in mine if key in r["health"]], fmt)
 
             cells += [
@@ -162,6 +166,47 @@ def format_report(records):
             ]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+    return "\n".join(lines)
+
+
+def format_against_floor(records):
+    """Each method's default against CCA-ITQ, per pairing and length: the mean of both
+    directions' mAP@50 (and its difference to CCA-ITQ's) and the worse direction's difference."""
+    defaults = [r for r in records if r["variant"] == "default"]
+    datasets = list(dict.fromkeys(r["data"] for r in defaults))
+    bits = sorted({r["n_bits"] for r in defaults})
+    methods = [m for m in ABLATIONS if m != "cca-itq" and any(r["method"] == m for r in defaults)]
+
+    def mean_map(data, method, n_bits, direction=None):
+        rows = [
+            r for r in defaults if (r["data"], r["method"], r["n_bits"]) == (data, method, n_bits)
+        ]
+        if not rows:
+            return None
+        directions = [direction] if direction else list(DIRECTIONS)
+        return float(np.mean([r["map"][d] for r in rows for d in directions]))
+
+    header = ["pairing", "bits", "CCA-ITQ"] + [
+        f"{m}: mean (vs floor), worse direction" for m in methods
+    ]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for data in datasets:
+        for n_bits in bits:
+            floor = mean_map(data, "cca-itq", n_bits)
+            if floor is None:
+                continue
+            cells = [data, str(n_bits), f"{floor:.3f}"]
+            for method in methods:
+                mine = mean_map(data, method, n_bits)
+                if mine is None:
+                    cells.append("—")
+                    continue
+                worse = min(
+                    mean_map(data, method, n_bits, d) - mean_map(data, "cca-itq", n_bits, d)
+                    for d in DIRECTIONS
+                )
+                cells.append(f"{mine:.3f} ({mine - floor:+.3f}), {worse:+.3f}")
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -184,6 +229,8 @@ def main(argv=None):
     if args.merge:
         records = [r for path in args.merge for r in json.loads(Path(path).read_text())]
         print(format_report(records))
+        print("### Each default against the CCA-ITQ floor, mAP@50\n")
+        print(format_against_floor(records))
         return
     if args.threads is not None:
         import torch

@@ -100,6 +100,17 @@ def setting(text):
 # ---- shared options ----
 
 
+def _subcommand(commands, common, name, *, help, description):
+    """A subcommand's parser, with the common options and every default shown in --help."""
+    return commands.add_parser(
+        name,
+        parents=[common],
+        help=help,
+        description=description,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+
+
 def _add_training(command):
     command.add_argument("--data", default="synthetic", help=DATA_HELP)
     command.add_argument("--device", default="cpu", help="torch device of the deep methods")
@@ -172,13 +183,13 @@ def _no_device(methods, device):
 
 def add_benchmark(commands, common):
     names = _methods()
-    command = commands.add_parser(
+    command = _subcommand(
+        commands,
+        common,
         "benchmark",
-        parents=[common],
         help="print a paper-style mAP table",
         description="Fit every method at every code length and seed on a dataset's training "
         "pairs, and print image-to-text and text-to-image mAP of its queries.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     _add_training(command)
     command.add_argument(
@@ -273,12 +284,12 @@ def _plot_curves(curves, data, n_bits, path):
 
 
 def add_fit(commands, common):
-    command = commands.add_parser(
+    command = _subcommand(
+        commands,
+        common,
         "fit",
-        parents=[common],
         help="train one model and save it",
         description="Train one method on a dataset's training pairs and save the model.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     _add_training(command)
     command.add_argument("--method", required=True, choices=_methods())
@@ -316,12 +327,12 @@ def run_fit(args):
 
 
 def add_encode(commands, common):
-    command = commands.add_parser(
+    command = _subcommand(
+        commands,
+        common,
         "encode",
-        parents=[common],
         help="encode a feature file to codes",
         description="Encode the rows of a feature file with a saved model, a batch at a time.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     command.add_argument(
         "--model",
@@ -377,12 +388,12 @@ def _add_codes_format(command):
 
 
 def add_index(commands, common):
-    command = commands.add_parser(
+    command = _subcommand(
+        commands,
+        common,
         "index",
-        parents=[common],
         help="build a Hamming index over encoded codes",
         description="Build a HammingIndex over database codes and save it.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     command.add_argument("--codes", required=True, help="database codes: .npz, .npy or .mat:NAME")
     _add_codes_format(command)
@@ -415,12 +426,12 @@ def run_index(args):
 
 
 def add_search(commands, common):
-    command = commands.add_parser(
+    command = _subcommand(
+        commands,
+        common,
         "search",
-        parents=[common],
         help="find the nearest database codes of query codes",
         description="k-nearest-neighbour or radius search of query codes in an index.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     where = command.add_mutually_exclusive_group(required=True)
     where.add_argument("--index", help="an index saved by xmh index")
@@ -472,13 +483,13 @@ def run_search(args):
 
 
 def add_evaluate(commands, common):
-    command = commands.add_parser(
+    command = _subcommand(
+        commands,
+        common,
         "evaluate",
-        parents=[common],
         help="score query codes against database codes",
         description="mAP and precision@k of query codes against database codes, an item being "
         "relevant when it shares a label with the query (its own pair without labels).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     command.add_argument("--queries", required=True, help="query codes: .npz, .npy or .mat:NAME")
     command.add_argument("--database", required=True, help="database codes, as --queries")
@@ -543,9 +554,10 @@ def run_evaluate(args):
 
 
 def add_warmup(commands, common):
-    command = commands.add_parser(
+    command = _subcommand(
+        commands,
+        common,
         "warmup",
-        parents=[common],
         help="compile the Hamming kernels now, once per environment",
         description="Compile the numba kernels of every metric and search into numba's cache, "
         "so that later commands start at once.",

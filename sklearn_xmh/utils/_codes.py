@@ -68,9 +68,12 @@ def infer_code_format(codes, n_bits=None):
     return "bits"
 
 
-def _first_bad(mask):
-    """``(row, column)`` of the first True of a 2-D boolean array."""
-    return np.unravel_index(int(np.argmax(mask)), mask.shape)
+def _check_values(codes, bad, rule, hint):
+    """Raise naming the first value that breaks ``rule`` (where ``bad`` is True), and a hint."""
+    if bad.any():
+        row, column = np.unravel_index(int(np.argmax(bad)), bad.shape)
+        value = codes[row, column].item()
+        raise ValueError(f"{rule}; found {value!r} at row {row}, column {column}. {hint}")
 
 
 def check_codes(codes, *, code_format=None, n_bits=None, name="codes"):
@@ -112,25 +115,20 @@ def check_codes(codes, *, code_format=None, n_bits=None, name="codes"):
             )
         return np.unpackbits(codes, axis=1, count=width), width
     if fmt == "signed":
-        bad = np.abs(codes) != 1
-        if bad.any():
-            row, column = _first_bad(bad)
-            value = codes[row, column].item()
-            raise ValueError(
-                f"Signed {name} must hold only -1 and +1; found {value!r} at row {row}, column "
-                f"{column}. Floating codes are read as signed: pass bits as uint8."
-            )
+        _check_values(
+            codes,
+            np.abs(codes) != 1,
+            f"Signed {name} must hold only -1 and +1",
+            "Floating codes are read as signed: pass bits as uint8.",
+        )
         bits = (codes > 0).astype(np.uint8)
     else:
-        bad = (codes != 0) & (codes != 1)
-        if bad.any():
-            row, column = _first_bad(bad)
-            value = codes[row, column].item()
-            raise ValueError(
-                f"Bit {name} must hold only 0 and 1; found {value!r} at row {row}, column "
-                f"{column}. Packed codes (np.packbits rows) must be declared: "
-                "code_format='packed'."
-            )
+        _check_values(
+            codes,
+            (codes != 0) & (codes != 1),
+            f"Bit {name} must hold only 0 and 1",
+            "Packed codes (np.packbits rows) must be declared: code_format='packed'.",
+        )
         bits = codes.astype(np.uint8, copy=False)
     if n_bits is not None and bits.shape[1] != n_bits:
         raise ValueError(f"{name} have {bits.shape[1]} bits, expected n_bits={n_bits}.")

@@ -195,8 +195,11 @@ class BaseCrossModalHasher(
             codes = encode(sample)
             if not (codes == codes[:1]).all():
                 continue
-            first = sample[:1]
-            constant = (sample != first).nnz == 0 if is_sparse(sample) else (sample == first).all()
+            if is_sparse(sample):
+                sample = sample.tocsr()
+                constant = (sample != sample[np.zeros(rows, dtype=np.intp)]).nnz == 0
+            else:
+                constant = (sample == sample[:1]).all()
             reason = (
                 f"the {view} view's first {rows} training rows are identical"
                 if constant

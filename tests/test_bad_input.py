@@ -184,6 +184,11 @@ def test_degenerate_fits_warn_with_the_reason(data):
     constant = np.ones((50, 5))
     with pytest.warns(UserWarning, match="the image view's first 50 training rows are identical"):
         CCAITQHasher(8).fit(constant, data.X_text[:50])
+    # A sparse view is compared row by row as well (a collapsed one is told from a constant one).
+    from scipy import sparse
+
+    with pytest.warns(UserWarning, match="the text view's first 50 training rows are identical"):
+        CCAITQHasher(8).fit(data.X_image[:50], sparse.csr_matrix(constant))
 
 
 @pytest.mark.parametrize(

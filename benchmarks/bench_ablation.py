@@ -45,6 +45,7 @@ ABLATIONS = {
             "generator_objective": "pool_baseline"
         },
         "discriminator alone (adversarial=False)": {"adversarial": False},
+        "the reference's width (hidden_layer_sizes=(8192,))": {"hidden_layer_sizes": (8192,)},
         "previous default (whole pool, from the discriminator, lr 0.5, no decay, 1 and 1)": {
             "generator_objective": "pool",
             "generator_init": "discriminator",

@@ -294,7 +294,7 @@ def round_trip(data, device, save):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--methods", default="djsrh,dbrc,chn,ugach")
     parser.add_argument("--floor-hidden", type=int, default=8, help="0: the default widths")

@@ -203,7 +203,10 @@ class BaseCrossModalHasher(
             reason = (
                 f"the {view} view's first {rows} training rows are identical"
                 if constant
-                else "the training collapsed (check hidden_layer_sizes and the learning rate)"
+                else (
+                    "the training collapsed (check hidden_layer_sizes, the learning rate and "
+                    "weight_decay)"
+                )
             )
             warnings.warn(
                 f"{type(self).__name__} gives all of the first {rows} training pairs the same "

@@ -190,6 +190,19 @@ def test_degenerate_fits_warn_with_the_reason(data):
     with pytest.warns(UserWarning, match="the text view's first 50 training rows are identical"):
         CCAITQHasher(8).fit(data.X_image[:50], sparse.csr_matrix(constant))
 
+    # A network whose weight decay shrinks every weight to zero gives one code to every pair:
+    # the warning says so, and names what to check (DBRC on white features, docs: mechanisms).
+    with pytest.warns(UserWarning, match="same image code: the training collapsed .*weight_decay"):
+        DBRCHasher(
+            n_bits=8,
+            hidden_layer_sizes=(16,),
+            learning_rate=0.05,
+            weight_decay=1.0,
+            batch_size=16,
+            max_epochs=10,
+            random_state=0,
+        ).fit(data.X_image, data.X_text)
+
 
 @pytest.mark.parametrize(
     "params, message",

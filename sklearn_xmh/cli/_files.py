@@ -104,11 +104,14 @@ def write_codes(path, codes, code_format, n_bits, **meta):
 
 
 def save_model(model, path):
-    """A model or index to ``.skops`` (safe to share) or ``.joblib`` / ``.pkl``."""
+    """A model or index to ``.skops`` (safe to share; deflated, as its schema is JSON text) or
+    ``.joblib`` / ``.pkl``."""
     if str(path).endswith(".skops"):
+        import zipfile
+
         import skops.io
 
-        skops.io.dump(model, path)
+        skops.io.dump(model, path, compression=zipfile.ZIP_DEFLATED)
     else:
         import joblib
 

@@ -11,24 +11,19 @@ the bits; a collapsed network gives every image the same code.
 """
 
 import argparse
-import time
 import warnings
 
 import numpy as np
 import torch
-from bench_quality import DATASETS, load_dataset
-
-from sklearn_xmh import DBRCHasher
-from sklearn_xmh.metrics import mean_average_precision
+from bench_quality import DATASETS, evaluate, load_dataset
 
 
 def diagnose(data, params, seed, n_bits):
-    start = time.perf_counter()
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        hasher = DBRCHasher(n_bits=n_bits, random_state=seed, **params)
-        hasher.fit(data.X_image_train, data.X_text_train)
-    seconds = time.perf_counter() - start
+        warnings.simplefilter("ignore")  # the collapse warning: the row shows it
+        seconds, scores, hasher = evaluate(
+            "dbrc", n_bits, seed, data, params, return_estimator=True
+        )
     module = hasher.net_.module_
     images = hasher.image_encoder_.preprocessor_.transform(data.X_image_train)
     with torch.no_grad():
@@ -39,8 +34,7 @@ def diagnose(data, params, seed, n_bits):
         float(p.detach().norm() ** 2) for n, p in module.named_parameters() if "weight" in n
     )
     queries = hasher.transform(data.X_image_query)
-    database = hasher.transform_text(data.X_text_train)
-    i2t = mean_average_precision(queries, database, data.labels_query, data.labels_train, top_k=50)
+    i2t = scores["mAP@50", "i2t"]
     history = hasher.net_.history
     return (
         f"| {params} | {seconds:.0f} | {history[0, 'train_loss']:.2f} -> "

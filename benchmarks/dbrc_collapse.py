@@ -3,6 +3,8 @@ growing numbers of epochs, beside the same fit without weight decay.
 
     python benchmarks/dbrc_collapse.py --data uci-fp-signed --seed 1 --epochs 1,5,15,30
 
+The fits use ``--weight-decay`` (3e-3, DBRC's default until 2026-12-07, which collapses there).
+
 Each row is a separate fit from the same seed (so the first epochs of the longer fits are the
 shorter fits). ``features`` is the mean absolute value of the summed encoder output for the
 training images (the text view as DBRC encodes an image query: zeroed), ``h spread`` the
@@ -51,10 +53,18 @@ def main(argv=None):
     parser.add_argument("--bits", type=int, default=32)
     parser.add_argument("--epochs", default="1,5,15,30", help="comma-separated max_epochs")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument(
+        "--weight-decay",
+        type=float,
+        default=3e-3,
+        help="the weight decay of the epoch fits (DBRC's default until 2026-12-07)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     data = load_dataset(args.data)
-    grid = [{"max_epochs": int(e)} for e in args.epochs.split(",")] + [{"weight_decay": 0.0}]
+    grid = [
+        {"max_epochs": int(e), "weight_decay": args.weight_decay} for e in args.epochs.split(",")
+    ] + [{"weight_decay": 0.0}]
     print(f"### DBRC on {args.data}, {args.bits} bits, seed {args.seed}\n")
     print(
         "| parameters | fit s | loss first -> last epoch | features | h spread | weight norm "

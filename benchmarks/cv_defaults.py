@@ -50,6 +50,7 @@ GRID_NAMES = {
     "make_pipeline": make_pipeline,
     "None": None,
 }
+N_FOLDS = 3
 
 
 def cross_validate(data, estimator_class, grid, n_bits, n_neighbors, seed=0):
@@ -77,7 +78,11 @@ def cross_validate(data, estimator_class, grid, n_bits, n_neighbors, seed=0):
             **scoring,
         }
     search = GridSearchCV(
-        estimator, grid, scoring=scoring, cv=KFold(3, shuffle=True, random_state=seed), refit=False
+        estimator,
+        grid,
+        scoring=scoring,
+        cv=KFold(N_FOLDS, shuffle=True, random_state=seed),
+        refit=False,
     )
     search.fit(data.X_image_train, data.X_text_train, labels=data.labels_train)
     return list(scoring), search.cv_results_
@@ -140,7 +145,7 @@ def main(argv=None):
             (
                 [results[f"mean_test_{c}"][i] for c in criteria],
                 [results[f"std_test_{c}"][i] for c in criteria],
-                min(results[f"split{k}_test_{rank}"][i] for k in range(3)),
+                min(results[f"split{k}_test_{rank}"][i] for k in range(N_FOLDS)),
                 _setting(params),
             )
             for i, params in enumerate(results["params"])
@@ -156,7 +161,7 @@ def main(argv=None):
             (
                 [np.mean([per_data[n][f"mean_test_{c}"][i] for n in names]) for c in criteria],
                 [None] * len(criteria),
-                min(per_data[n][f"split{k}_test_{rank}"][i] for n in names for k in range(3)),
+                min(per_data[n][f"split{k}_test_{rank}"][i] for n in names for k in range(N_FOLDS)),
                 _setting(params),
             )
             for i, params in enumerate(settings)

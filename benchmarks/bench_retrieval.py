@@ -22,8 +22,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from sklearn_xmh._hamming._kernels import popcount
 from sklearn_xmh.metrics import hamming_distances, mean_average_precision
-from sklearn_xmh.metrics._kernels import _popcount
 from sklearn_xmh.neighbors import HammingIndex
 
 
@@ -61,7 +61,7 @@ def plain_popcount_loop(query, db):
     out = np.empty((query.shape[0], db.shape[0]), np.uint8)
     for i in prange(query.shape[0]):
         for j in range(db.shape[0]):
-            out[i, j] = _popcount(query[i] ^ db[j])
+            out[i, j] = popcount(query[i] ^ db[j])
     return out
 
 

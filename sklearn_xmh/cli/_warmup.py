@@ -5,7 +5,6 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import numpy as np
 
@@ -48,21 +47,12 @@ def warm_up(search=True):
     return time.perf_counter() - start
 
 
-def kernels_cached():
-    """Whether numba's cache already holds the main scoring kernel (a guess that errs towards
-    yes: any failure to tell says cached)."""
-    try:
-        from ..metrics import _kernels
-
-        return Path(_kernels.rank_statistics._cache._cache_file._index_path).exists()
-    except Exception:  # noqa: BLE001 - numba internals: any change there means "cannot tell"
-        return True
-
-
 def warm_up_in_background():
     """Compile the metrics' kernels into numba's cache in another process, while this one fits
     models: the scoring then loads them from the cache instead of compiling them. Returns the
     process, or None when the cache is already warm."""
+    from .._hamming import kernels_cached
+
     if kernels_cached():
         return None
     print(COMPILING_BACKGROUND, file=sys.stderr, flush=True)

@@ -1,14 +1,12 @@
 """Retrieval metrics over binary codes, and scorers for model selection.
 
-- :mod:`~sklearn_xmh.metrics._hamming` and its compiled :mod:`~sklearn_xmh.metrics._kernels`:
-  the one Hamming engine (distances, exact top-k, radius search, per-query rank statistics)
-  that every metric and search uses;
+- :mod:`~sklearn_xmh.metrics._pairwise`: :func:`hamming_distances`;
 - :mod:`~sklearn_xmh.metrics._retrieval`: AP, mAP, precision@k, PR curves, radius precision;
 - :mod:`~sklearn_xmh.metrics._scorer`: cross-modal mAP of a fitted hasher and
   :func:`hamming_map_scorer`.
 """
 
-from ._hamming import hamming_distances
+from ._pairwise import hamming_distances
 from ._retrieval import (
     average_precision_scores,
     mean_average_precision,

@@ -1,7 +1,7 @@
 """Exact retrieval metrics over binary codes: AP, mAP, precision@k, PR curves, radius precision.
 
 Each metric comes from one compiled pass per query over the database
-(:func:`~sklearn_xmh.metrics._hamming.rank_statistics`): the histogram of (distance, relevance)
+(:func:`~sklearn_xmh._hamming.rank_statistics`): the histogram of (distance, relevance)
 and the stable-tie ranks of the relevant items, with relevance computed inside the kernel from
 label words or class ids. Nothing of size queries x database is allocated, and there is no
 per-query Python loop. Ties are explicit (``ties``): within a distance bucket items keep database
@@ -16,10 +16,10 @@ from scipy import sparse
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..utils._codes import CODE_FORMATS, pack_words
+from .._hamming import boundary, pack_pair, pack_words, rank_statistics
+from ..utils._codes import CODE_FORMATS
 from ..utils._docs import fill_doc
 from ..utils._validation import check_labels
-from ._hamming import boundary, pack_pair, rank_statistics
 from ._ties import expected_average_precision, harmonic_numbers
 
 TIES = ("stable", "random", "expected")
@@ -106,7 +106,7 @@ class _Relevance:
         return other
 
     def spec(self):
-        """The relevance argument of :func:`~._hamming.rank_statistics`."""
+        """The relevance argument of :func:`~sklearn_xmh._hamming.rank_statistics`."""
         if self.mode != 2:
             return self.query, self.db, self.mode, self._NO_SPARSE
         dummy = np.zeros((self.query.shape[0], 1), np.int64)

@@ -8,7 +8,7 @@ of harmonic numbers, so no order is ever sampled.
 import numpy as np
 from scipy.special import gammaln
 
-from ._hamming import boundary
+from .._hamming import boundary
 
 
 def harmonic_numbers(n):

@@ -9,9 +9,8 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..metrics._hamming import kneighbors_brute, radius_brute, threads
-from ..utils._codes import CODE_FORMATS, check_packed, packed_to_words
-from . import _mih
+from .._hamming import kneighbors_brute, mih, packed_to_words, radius_brute, threads
+from ..utils._codes import CODE_FORMATS, check_packed
 
 # What both searches validate besides their own cut-off.
 _QUERY_CONSTRAINTS = {"X": ["array-like"], "return_distance": ["boolean"]}
@@ -190,11 +189,11 @@ class HammingIndex(BaseEstimator):
         return max(m, -(-8 * self.codes_.shape[1] // _MAX_SUBSTRING_BITS), 1)
 
     def _build_tables(self, m):
-        starts, lengths = _mih.substring_bounds(m, self.codes_.shape[1])
+        starts, lengths = mih.substring_bounds(m, self.codes_.shape[1])
         offsets = np.zeros((m, (1 << int(lengths.max())) + 1), dtype=np.int64)
         ids = np.empty((m, self.n_samples_fit_), dtype=np.int32)
         with threads(self.n_jobs):
-            _mih.build_tables(self._db_words(), starts, lengths, offsets, ids)
+            mih.build_tables(self._db_words(), starts, lengths, offsets, ids)
         return starts, lengths, offsets, ids
 
     def _mih_pays(self, m):
@@ -212,7 +211,7 @@ class HammingIndex(BaseEstimator):
         with threads(self.n_jobs):
             words = self._db_words()
             distances, _ = kneighbors_brute(words[sample], words, self.n_bits_, 10)
-        _, lengths = _mih.substring_bounds(m, self.codes_.shape[1])
+        _, lengths = mih.substring_bounds(m, self.codes_.shape[1])
         length = int(lengths.max())
         # The k-NN search stops once its substring radius covers the 10th distance.
         radius = int(np.median(distances[:, -1])) // m + 1
@@ -296,7 +295,7 @@ class HammingIndex(BaseEstimator):
         distances = np.empty((query.shape[0], n_neighbors), dtype=np.int64)
         indices = np.empty((query.shape[0], n_neighbors), dtype=np.int64)
         if query.shape[0]:
-            _mih.kneighbors(
+            mih.kneighbors(
                 query, self._db_words(), *self._mih_tables(), self.n_bits_, n_neighbors,
                 distances, indices,
             )  # fmt: skip
@@ -346,13 +345,11 @@ class HammingIndex(BaseEstimator):
         tables = self._mih_tables()
         sizes = np.zeros(query.shape[0], dtype=np.int64)
         empty = np.zeros(0, dtype=np.int64)
-        _mih.radius_search(query, self._db_words(), *tables, radius, sizes, empty, empty, empty)
+        mih.radius_search(query, self._db_words(), *tables, radius, sizes, empty, empty, empty)
         lims = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         distances = np.empty(lims[-1], dtype=np.int64)
         indices = np.empty(lims[-1], dtype=np.int64)
-        _mih.radius_search(
-            query, self._db_words(), *tables, radius, sizes, distances, indices, lims
-        )
+        mih.radius_search(query, self._db_words(), *tables, radius, sizes, distances, indices, lims)
         return lims, distances, indices
 
     def _faiss_kneighbors(self, query, n_neighbors):

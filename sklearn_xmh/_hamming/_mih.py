@@ -19,7 +19,7 @@ ranges of the packed words' bits; padding bits are zero in every code and add no
 import numpy as np
 from numba import njit, prange
 
-from ..metrics._kernels import _popcount
+from ._kernels import popcount
 
 
 def substring_bounds(n_substrings, n_bytes):
@@ -75,7 +75,7 @@ def _first_reached(query_keys, code, starts, lengths, table, radius):
     for u in range(starts.shape[0]):
         if u == table:
             continue
-        d = _popcount(query_keys[u] ^ _key(code, starts[u], lengths[u]))
+        d = popcount(query_keys[u] ^ _key(code, starts[u], lengths[u]))
         if d < radius or (u < table and d == radius):
             return False
     return True
@@ -85,7 +85,7 @@ def _first_reached(query_keys, code, starts, lengths, table, radius):
 def _distance(query, code):
     d = 0
     for w in range(query.shape[0]):
-        d += _popcount(query[w] ^ code[w])
+        d += popcount(query[w] ^ code[w])
     return d
 
 

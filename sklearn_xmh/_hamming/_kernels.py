@@ -20,7 +20,7 @@ _LOW = (np.int64(1) << 32) - 1
 
 
 @intrinsic
-def _popcount(typingctx, x):
+def popcount(typingctx, x):
     """The number of set bits of a uint64, as the CPU's popcount instruction."""
     sig = types.uint64(types.uint64)
 
@@ -36,11 +36,11 @@ def _chunk_distances(query, db_t, start, stop, out):
     """Distances of one query to the database items ``start:stop``, into ``out[:stop-start]``."""
     word = query[0]
     for j in range(start, stop):
-        out[j - start] = _popcount(word ^ db_t[0, j])
+        out[j - start] = popcount(word ^ db_t[0, j])
     for w in range(1, query.shape[0]):
         word = query[w]
         for j in range(start, stop):
-            out[j - start] += _popcount(word ^ db_t[w, j])
+            out[j - start] += popcount(word ^ db_t[w, j])
 
 
 @njit(cache=True, inline="always")
@@ -61,11 +61,11 @@ def distance_matrix(query, db_t, out):
         row = out[i]
         word = query[i, 0]
         for j in range(n_db):
-            row[j] = _popcount(word ^ db_t[0, j])
+            row[j] = popcount(word ^ db_t[0, j])
         for w in range(1, query.shape[1]):
             word = query[i, w]
             for j in range(n_db):
-                row[j] += _popcount(word ^ db_t[w, j])
+                row[j] += popcount(word ^ db_t[w, j])
 
 
 @njit(cache=True)

@@ -1,24 +1,18 @@
-"""The Hamming engine: distances, exact k-NN and radius search, and per-query rank statistics.
+"""Exact search and rank statistics over ``uint64`` words: k-NN and radius by a linear scan,
+and the per-query histograms every ranking metric is computed from.
 
-Every metric of :mod:`sklearn_xmh.metrics` and every search of
-:class:`~sklearn_xmh.neighbors.HammingIndex` reaches the codes through the functions here, so
-that there is one place where codes are compared. They prepare packed ``uint64`` words and
-call the compiled kernels of :mod:`~sklearn_xmh.metrics._kernels`; threads follow ``n_jobs``
-where a caller passes one, and numba's thread count otherwise.
-
-The names without a leading underscore are the engine's internal API, used across the package;
-:func:`hamming_distances` is also public.
+The functions prepare the buffers and call the compiled kernels of :mod:`._kernels`; threads
+follow ``n_jobs`` where a caller passes one (:func:`threads`), numba's thread count otherwise.
 """
 
 from contextlib import contextmanager
-from numbers import Integral
+from pathlib import Path
 
 import numba
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..utils._codes import CODE_FORMATS, pack_words, pair_width
 from . import _kernels
+from ._words import word_major
 
 
 @contextmanager
@@ -36,31 +30,6 @@ def threads(n_jobs=None):
         yield
     finally:
         numba.set_num_threads(previous)
-
-
-def word_major(words):
-    """Database words laid out word-major, ``(n_words, n_db)``, as the kernels scan them."""
-    return np.ascontiguousarray(words.T)
-
-
-def distance_dtype(n_bits):
-    """The smallest unsigned dtype that holds every distance between ``n_bits``-bit codes."""
-    # One byte per distance when it fits: half the memory traffic, and numpy's stable sort of
-    # uint8 keys is a single counting pass.
-    return np.uint8 if n_bits <= np.iinfo(np.uint8).max else np.uint16
-
-
-def pack_pair(query_codes, db_codes, code_format, n_bits):
-    """Both code arrays as uint64 words of the same code length: ``(query, db, n_bits)``."""
-    for name, codes in (("query_codes", query_codes), ("db_codes", db_codes)):
-        if np.ndim(codes) >= 1 and np.shape(codes)[0] == 0:
-            raise ValueError(f"{name} is empty: it holds no codes (shape {np.shape(codes)}).")
-    n_bits = pair_width(query_codes, db_codes, code_format, n_bits)
-    query, n_bits_q = pack_words(query_codes, code_format=code_format, n_bits=n_bits)
-    db, n_bits_db = pack_words(db_codes, code_format=code_format, n_bits=n_bits)
-    if n_bits_q != n_bits_db:
-        raise ValueError(f"Query codes have {n_bits_q} bits but database codes have {n_bits_db}.")
-    return query, db, n_bits_q
 
 
 def boundary(counts, k):
@@ -180,46 +149,10 @@ def rank_statistics(query_words, db_words, n_bits, relevance, *, depth=0, ks=Non
     return counts, relevant_counts, ap, hits
 
 
-@validate_params(
-    {
-        "query_codes": ["array-like"],
-        "db_codes": ["array-like"],
-        "code_format": [StrOptions(set(CODE_FORMATS)), None],
-        "n_bits": [Interval(Integral, 1, None, closed="left"), None],
-    },
-    prefer_skip_nested_validation=True,
-)
-def hamming_distances(query_codes, db_codes, *, code_format=None, n_bits=None):
-    """Hamming distances between every query code and every database code.
-
-    Computed by a compiled, parallel popcount over XORed ``uint64`` words, written straight
-    into the result.
-
-    Parameters
-    ----------
-    query_codes : array-like of shape (n_queries, n_bits) or packed
-        Query codes in any format.
-    db_codes : array-like of shape (n_db, n_bits) or packed
-        Database codes in the same format.
-    code_format : {"bits", "signed", "packed"} or None, default=None
-        Format of both arrays; None infers it.
-    n_bits : int or None, default=None
-        Code length, needed for packed codes whose length is not a multiple of 8.
-
-    Returns
-    -------
-    distances : ndarray of shape (n_queries, n_db)
-        uint8 for codes of at most 255 bits, uint16 beyond.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sklearn_xmh.metrics import hamming_distances
-    >>> hamming_distances(np.array([[1, 0, 1, 1]]), np.array([[1, 0, 1, 1], [0, 1, 0, 1]]))
-    array([[0, 3]], dtype=uint8)
-    """
-    query, db, n_bits = pack_pair(query_codes, db_codes, code_format, n_bits)
-    out = np.empty((query.shape[0], db.shape[0]), dtype=distance_dtype(n_bits))
-    if out.size:
-        _kernels.distance_matrix(query, word_major(db), out)
-    return out
+def kernels_cached():
+    """Whether numba's cache already holds the main scoring kernel (a guess that errs towards
+    yes: any failure to tell says cached)."""
+    try:
+        return Path(_kernels.rank_statistics._cache._cache_file._index_path).exists()
+    except Exception:  # noqa: BLE001 - numba internals: any change there means "cannot tell"
+        return True

@@ -65,8 +65,7 @@ def sync(device):
 def _initialized_net(hasher, data):
     """The hasher's net, initialised as ``fit`` builds it, with its training inputs."""
     X, y, labels = data.X_image_train, data.X_text_train, data.labels_train
-    hasher.device_ = resolve_device(hasher.device)
-    hasher._input_shapes = {"image": X.shape[1:], "text": y.shape[1:]}
+    device = hasher.device_ = resolve_device(hasher.device)
     views = {}
     for name, view in (("image", X), ("text", y)):
         preprocessor = fit_preprocessor(
@@ -74,7 +73,7 @@ def _initialized_net(hasher, data):
         )
         views[name] = TrainingView(view, preprocessor)
     inputs = {**views, **hasher._training_inputs(X, y)}
-    net = hasher._make_net(views["image"], views["text"]).initialize()
+    net = hasher._make_net(views["image"], views["text"], device).initialize()
     return net, inputs, hasher._prepare_labels(labels, len(X))
 
 

@@ -40,6 +40,7 @@ from bench_quality import DATASETS, TUNING, load_dataset
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import Normalizer, StandardScaler
+from sklearn.utils import get_tags
 
 from sklearn_xmh import all_estimators
 from sklearn_xmh.metrics import hamming_map_scorer
@@ -58,8 +59,8 @@ def cross_validate(data, estimator_class, grid, n_bits, n_neighbors, seed=0):
 
     ``seed`` is the estimator's ``random_state`` and shuffles the folds.
     """
-    supervised = estimator_class._requires_labels
     estimator = estimator_class(n_bits=n_bits, random_state=seed)
+    supervised = get_tags(estimator).hasher_tags.supervised
     sklearn.set_config(enable_metadata_routing=True)
     estimator.set_fit_request(labels=supervised)
     scoring = {

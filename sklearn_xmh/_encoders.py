@@ -17,12 +17,14 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from .utils._codes import CODE_FORMATS, binarize
 from .utils._persistence import is_module_state, module_from_state, module_to_state
-from .utils._validation import (
+from .utils._validation import loadable_device, resolve_device
+from .utils._views import (
     as_dense_float32,
     flatten_samples,
+    is_out_of_core,
     is_sparse,
-    loadable_device,
-    resolve_device,
+    iter_blocks,
+    read_block,
     validate_view,
 )
 
@@ -69,9 +71,6 @@ def fit_preprocessor(preprocessor, X, *, block_size=4096):
     to rounding. A smaller or sparse in-memory view is fitted with ``fit``, and an out-of-core
     view under a preprocessor without ``partial_fit`` is read whole and fitted.
     """
-    from .utils._validation import is_sparse
-    from .utils._views import is_out_of_core, iter_blocks, read_block
-
     out_of_core = is_out_of_core(X)
     streams = hasattr(preprocessor, "partial_fit") and (
         out_of_core or (not is_sparse(X) and X.shape[0] > block_size)
@@ -180,15 +179,30 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self : ModalityEncoder
         """
         X = validate_view(self, X, view=self.modality, reset=True, allow_nd=True)
-        self.input_shape_ = tuple(X.shape[1:])
-        self.sparse_input_ = is_sparse(X)
-        self.preprocessor_ = make_preprocessor(self.preprocessor, sparse=is_sparse(X))
-        self.preprocessor_.fit(flatten_samples(X), None)
+        preprocessor = make_preprocessor(self.preprocessor, sparse=is_sparse(X))
+        preprocessor.fit(flatten_samples(X), None)
+        self._fitted(preprocessor, X.shape[1:], sparse=is_sparse(X))
+        self.n_bits_ = self._project(X[:1]).shape[1]
+        return self
+
+    def _fitted(self, preprocessor, sample_shape, *, sparse, n_bits=None):
+        """Set the fitted state from a fitted ``preprocessor`` and what is known of the view
+        (the shape of a sample, whether it is sparse); return ``self``.
+
+        :meth:`fit` calls it after checking ``X``; a hasher calls it with what its own ``fit``
+        checked, so that the encoders of a fitted hasher are built without a second validation
+        pass over the training rows.
+        """
+        self.n_features_in_ = int(sample_shape[0])
+        self.input_shape_ = tuple(sample_shape)
+        self.sparse_input_ = bool(sparse)
+        self.preprocessor_ = preprocessor
         self.device_ = resolve_device(self.device)
         self.tower_ = self.tower
         if _is_torch(self.tower_):
             self.tower_.to(self.device_)
-        self.n_bits_ = self._project(X[:1]).shape[1]
+        if n_bits is not None:
+            self.n_bits_ = int(n_bits)
         return self
 
     def transform(self, X):

@@ -115,7 +115,7 @@ class CCAITQHasher(BaseCrossModalHasher):
         self.code_format = code_format
         self.random_state = random_state
 
-    def _fit_towers(self, image, text, labels, random_state):
+    def _fit_towers(self, image, text, labels, random_state, *, device, **inputs):
         # Every statistic is a sum over rows, so the preprocessed views are read a block of
         # rows at a time, in float64: memory grows by the covariances and the projections, not
         # by a copy of the views. (With one block this is the arithmetic of a whole-view fit.)

@@ -7,6 +7,7 @@ import time
 from numbers import Integral
 
 import numpy as np
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from .datasets import load_mat_dataset, make_cross_modal, split_query_database
@@ -143,7 +144,7 @@ def fit_method(method, data, n_bits, seed, *, device="cpu", params=None):
     estimator.set_params(**(params or {}))
     if "device" in estimator.get_params():
         estimator.set_params(device=device)
-    labels = {"labels": data["labels_train"]} if estimator._requires_labels else {}
+    labels = {"labels": data["labels_train"]} if get_tags(estimator).hasher_tags.supervised else {}
     start = time.perf_counter()
     estimator.fit(data["X_image_train"], data["X_text_train"], **labels)
     return estimator, time.perf_counter() - start

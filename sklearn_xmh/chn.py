@@ -104,8 +104,6 @@ class CHNHasher(BaseDeepHasher):
     (200, 16)
     """
 
-    _requires_labels = True
-
     _parameter_constraints: dict = {
         **BaseDeepHasher._parameter_constraints,
         "hidden_layer_sizes": [tuple, list],
@@ -180,23 +178,28 @@ class CHNHasher(BaseDeepHasher):
         self.text_module = text_module
         self._set_module_params(kwargs)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.hasher_tags.supervised = True
+        return tags
+
     def _prepare_labels(self, labels, n_samples):
         # Class ids and multi-hot labels both become 0/1 indicators: s_ij is their overlap.
         indicator = label_indicator(super()._prepare_labels(labels, n_samples))
         warn_degenerate_labels(indicator, self)
         return indicator
 
-    def _build_module(self, n_image_features, n_text_features):
+    def _build_module(self, image, text):
         from .nn import CHNModule
 
         return CHNModule(
-            n_image_features,
-            n_text_features,
+            image.n_features,
+            text.n_features,
             self.n_bits,
             hidden_layer_sizes=self.hidden_layer_sizes,
             dropout=(self.image_dropout, self.text_dropout),
-            image_net=self._view_net("image", self.n_bits),
-            text_net=self._view_net("text", self.n_bits),
+            image_net=self._view_net("image", image.sample_shape, self.n_bits),
+            text_net=self._view_net("text", text.sample_shape, self.n_bits),
         )
 
     def _build_loss(self):
@@ -214,5 +217,9 @@ class CHNHasher(BaseDeepHasher):
 
         return CHNNet
 
-    def _net_params(self):
-        return {**super()._net_params(), "memory_bank": self.memory_bank}
+    def _net_params(self, image, text):
+        return {
+            **super()._net_params(image, text),
+            "lr": self.learning_rate,
+            "memory_bank": self.memory_bank,
+        }

@@ -214,32 +214,33 @@ class DBRCHasher(BaseDeepHasher):
                     "binary bag-of-words, or the 'mse' loss."
                 )
 
-    def _build_module(self, n_image_features, n_text_features):
+    def _build_module(self, image, text):
         from torch import nn
 
         from .nn import DBRCModule
 
         width = self.hidden_layer_sizes[-1]
         return DBRCModule(
-            n_image_features,
-            n_text_features,
+            image.n_features,
+            text.n_features,
             self.n_bits,
             hidden_layer_sizes=self.hidden_layer_sizes,
             scaling=self.scaling,
             modality_dropout=self.modality_dropout,
             hash_batch_norm=self.hash_batch_norm,
-            image_net=self._view_net("image", width, nn.ReLU),
-            text_net=self._view_net("text", width, nn.ReLU),
+            image_net=self._view_net("image", image.sample_shape, width, nn.ReLU),
+            text_net=self._view_net("text", text.sample_shape, width, nn.ReLU),
         )
 
-    def _net_params(self):
+    def _net_params(self, image, text):
         # ATanh's scales: their own learning rate, and no weight decay, which would pull them
         # towards 0 against the penalty.
         group = {"lr": self.alpha_learning_rate, "weight_decay": 0.0}
         # A batch-standardised hash layer cannot train on a batch of one pair: the last short
         # batch of an epoch is then dropped (kept when it is the only one).
         return {
-            **super()._net_params(),
+            **super()._net_params(image, text),
+            "lr": self.learning_rate,
             "optimizer__param_groups": [("hash_layer.*.log_*", group)],
             "iterator_train__drop_last": self.hash_batch_norm,
         }

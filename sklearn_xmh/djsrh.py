@@ -207,17 +207,17 @@ class DJSRHHasher(BaseDeepHasher):
         self.text_module = text_module
         self._set_module_params(kwargs)
 
-    def _build_module(self, n_image_features, n_text_features):
+    def _build_module(self, image, text):
         from .nn import DJSRHModule
 
         return DJSRHModule(
-            n_image_features,
-            n_text_features,
+            image.n_features,
+            text.n_features,
             self.n_bits,
             hidden_layer_sizes=self.hidden_layer_sizes,
             dropout=(self.image_dropout, self.text_dropout),
-            image_net=self._view_net("image", self.n_bits),
-            text_net=self._view_net("text", self.n_bits),
+            image_net=self._view_net("image", image.sample_shape, self.n_bits),
+            text_net=self._view_net("text", text.sample_shape, self.n_bits),
         )
 
     def _training_inputs(self, X, y):
@@ -241,7 +241,7 @@ class DJSRHHasher(BaseDeepHasher):
             affinity=self.affinity_,
         )
 
-    def _net_params(self):
+    def _net_params(self, image, text):
         import torch
 
         # Every parameter is in one of the two tower groups, so skorch's default ``lr`` only
@@ -249,11 +249,10 @@ class DJSRHHasher(BaseDeepHasher):
         # drops the last short batch (its affinity would be normalised by a different m); the
         # net keeps it when it is the only batch.
         return {
+            **super()._net_params(image, text),
             "optimizer": torch.optim.SGD,
             "lr": self.image_learning_rate,
-            "optimizer__weight_decay": self.weight_decay,
             "optimizer__momentum": self.momentum,
-            "iterator_train__shuffle": True,
             "iterator_train__drop_last": True,
             "optimizer__param_groups": [
                 ("image_net.*", {"lr": self.image_learning_rate}),

@@ -16,7 +16,7 @@ from .dbrc import DBRCHasher
 from .djsrh import DJSRHHasher
 from .metrics._scorer import last_step
 from .ugach import UGACHHasher
-from .utils._validation import as_dense_float32, flatten_samples, validate_view, validate_views
+from .utils._views import as_dense_float32, flatten_samples, validate_view, validate_views
 
 __all__ = ["mechanism_health"]
 

@@ -276,16 +276,16 @@ class UGACHHasher(BaseDeepHasher):
                 "generator_objective='pool'."
             )
 
-    def _build_module(self, n_image_features, n_text_features):
+    def _build_module(self, image, text):
         from .nn import UGACHModule
 
         return UGACHModule(
-            n_image_features,
-            n_text_features,
+            image.n_features,
+            text.n_features,
             self.n_bits,
             hidden_layer_sizes=self.hidden_layer_sizes,
-            image_net=self._view_net("image", self.n_bits),
-            text_net=self._view_net("text", self.n_bits),
+            image_net=self._view_net("image", image.sample_shape, self.n_bits),
+            text_net=self._view_net("text", text.sample_shape, self.n_bits),
         )
 
     def _build_loss(self):
@@ -298,16 +298,17 @@ class UGACHHasher(BaseDeepHasher):
 
         return UGACHNet
 
-    def _net_params(self):
+    def _net_params(self, image, text):
         import torch
 
         return {
-            **super()._net_params(),
+            **super()._net_params(image, text),
             "optimizer": torch.optim.SGD,
+            "lr": self.learning_rate,
             # The generator is built with the discriminator's shape, from its own copies of
             # any custom module.
-            "generator__image_net": self._view_net("image", self.n_bits),
-            "generator__text_net": self._view_net("text", self.n_bits),
+            "generator__image_net": self._view_net("image", image.sample_shape, self.n_bits),
+            "generator__text_net": self._view_net("text", text.sample_shape, self.n_bits),
             "optimizer_generator": torch.optim.SGD,
             "optimizer_generator__lr": self.generator_learning_rate,
             "optimizer_generator__weight_decay": self.generator_weight_decay,

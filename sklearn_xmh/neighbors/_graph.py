@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler, normalize
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..utils._validation import flatten_samples
+from ..utils._views import flatten_samples
 
 _N_JOBS = [Integral, None]
 

@@ -8,8 +8,7 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, validate_params
 
-from ..utils._validation import is_sparse
-from ..utils._views import TrainingView
+from ..utils._views import TrainingView, is_sparse
 
 
 def to_batch_tensor(X, device="cpu"):

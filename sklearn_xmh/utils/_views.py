@@ -1,4 +1,8 @@
-"""Training views read a batch of rows at a time: in memory, sparse, or out of core.
+"""The views: checked, read and blocked here, and nowhere else.
+
+:func:`validate_views` / :func:`validate_view` check the two views as scikit-learn does (with the
+view named in every message), an out-of-core view a block at a time; the readers below take rows
+and blocks from a view in memory, sparse or out of core.
 
 A :class:`TrainingView` holds one view as it was given to ``fit`` (a dense array, a CSR matrix, a
 ``numpy.memmap``, an ``h5py`` dataset or a dask array) and the fitted preprocessor applied to every
@@ -6,10 +10,122 @@ batch read from it. Nothing is densified or copied as a whole: a sparse view's b
 sparse, and an out-of-core view is read only a batch at a time.
 """
 
-import numpy as np
-from sklearn.utils import check_array, gen_batches
+from contextlib import contextmanager
 
-from ._validation import flatten_samples, is_sparse
+import numpy as np
+from sklearn.utils import check_array, check_consistent_length, gen_batches
+from sklearn.utils.validation import validate_data
+
+VIEW_NAMES = {"image": "image view (X)", "text": "text view (y)"}
+
+
+@contextmanager
+def naming_view(view):
+    """Re-raise a ``ValueError`` with the view it concerns at the front of its message."""
+    try:
+        yield
+    except ValueError as exc:
+        name = VIEW_NAMES.get(view, view)
+        if str(exc).startswith(name[0].upper() + name[1:]):
+            raise
+        raise type(exc)(f"{name[0].upper() + name[1:]}: {exc}") from exc
+
+
+def _view_params(estimator, accept_sparse, allow_nd):
+    return {
+        "accept_sparse": accept_sparse,
+        "dtype": np.float32,
+        "allow_nd": allow_nd,
+        "estimator": estimator,
+    }
+
+
+def validate_views(estimator, X, y, *, reset=True, accept_sparse="csr", allow_nd=(False, False)):
+    """Validate an image view ``X`` and a text view ``y`` for ``fit``.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The estimator whose ``n_features_in_`` and ``feature_names_in_`` describe the image view.
+    X : {array-like, sparse matrix} of shape (n_samples, n_image_features)
+        The image view.
+    y : {array-like, sparse matrix} of shape (n_samples, n_text_features) or (n_samples,)
+        The text view. A 1-D ``y`` is read as one text feature.
+    reset : bool, default=True
+        Whether to reset ``n_features_in_`` (as in ``fit``).
+    accept_sparse : str, bool or list, default="csr"
+        Passed to :func:`~sklearn.utils.check_array` for both views.
+    allow_nd : tuple of bool, default=(False, False)
+        Whether each view may have more than two dimensions (custom towers on raw inputs).
+
+    Returns
+    -------
+    X, y : validated float32 arrays or CSR matrices, ``y`` at least 2-D. An out-of-core view
+        (``numpy.memmap``, ``h5py`` dataset, dask array) is checked a block at a time and
+        returned as it is.
+    """
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None: "
+            "the text view is required, call fit(X_image, X_text)."
+        )
+    with naming_view("image"):
+        params = _view_params(estimator, accept_sparse, allow_nd[0])
+        if is_out_of_core(X):
+            # Streamed: the first rows set the feature count, every block is checked for
+            # NaN / inf, and the view itself stays where it is.
+            validate_data(estimator, _first_rows(X), reset=reset, **params)
+            check_finite_blocks(X, name="X")
+        else:
+            X = validate_data(estimator, X, reset=reset, **params)
+    with naming_view("text"):
+        params = _view_params(estimator, accept_sparse, allow_nd[1])
+        if is_out_of_core(y) and y.ndim > 1:
+            check_array(_first_rows(y), input_name="y", **params)
+            check_finite_blocks(y, name="y")
+        else:
+            y = check_array(y, input_name="y", ensure_2d=False, **params)
+            if y.ndim == 1:
+                y = y.reshape(-1, 1)
+    try:
+        check_consistent_length(X, y)
+    except ValueError as exc:
+        raise ValueError(
+            f"The image view (X) and the text view (y) must have the same number of rows "
+            f"(paired samples): {exc}"
+        ) from exc
+    return X, y
+
+
+def _first_rows(X, n_rows=2):
+    """The first rows of an out-of-core array, in memory, for the checks of its shape and type."""
+    if X.shape[0] == 0:
+        return X
+    return read_block(X, 0, min(n_rows, X.shape[0]))
+
+
+def validate_view(estimator, X, *, view, reset=False, accept_sparse="csr", allow_nd=False):
+    """Validate one view for ``transform`` (``reset=False``) or for an encoder's ``fit``."""
+    with naming_view(view):
+        return validate_data(
+            estimator, X, reset=reset, **_view_params(estimator, accept_sparse, allow_nd)
+        )
+
+
+def flatten_samples(X):
+    """``X`` with each sample flattened to one row: ``(n, d1, d2, ...)`` becomes
+    ``(n, d1 * d2 * ...)``; 2-D arrays and sparse matrices are returned as they are."""
+    return X.reshape(X.shape[0], -1) if X.ndim > 2 else X
+
+
+def is_sparse(X):
+    """Whether ``X`` is a scipy sparse matrix or array."""
+    return hasattr(X, "toarray")
+
+
+def as_dense_float32(X):
+    """``X`` as a C-contiguous dense float32 array, densifying a sparse matrix."""
+    return np.ascontiguousarray(X.toarray() if is_sparse(X) else X, dtype=np.float32)
 
 
 def is_out_of_core(X):
@@ -80,6 +196,9 @@ class TrainingView:
     n_samples : int
     n_features : int
         Width of the preprocessed rows.
+    sample_shape : tuple of int
+        Shape of one sample as given, before its axes are flattened (a custom tower on raw
+        inputs gets it back).
     sparse : bool
         Whether the batches are scipy sparse (CSR) matrices.
     """
@@ -88,6 +207,7 @@ class TrainingView:
         self.X = X
         self.preprocessor = preprocessor
         self.n_samples = int(X.shape[0])
+        self.sample_shape = tuple(X.shape[1:])
         self._prepared = None
         first = self.take(np.arange(min(1, self.n_samples)))
         self.n_features = int(first.shape[1])

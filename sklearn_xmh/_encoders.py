@@ -223,6 +223,23 @@ class ModalityEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         validate = partial(validate_view, self, view=self.modality, reset=False, allow_nd=True)
         return self._encode(X, validate, self.code_format)
 
+    def decision_function(self, X):
+        """The real-valued outputs of the tower, before the sign: their signs are the bits.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, ...)
+            Inputs of this encoder's view.
+
+        Returns
+        -------
+        outputs : ndarray of shape (n_samples, n_bits), dtype float64
+            The tower's outputs on the preprocessed rows.
+        """
+        check_is_fitted(self)
+        X = validate_view(self, X, view=self.modality, reset=False, allow_nd=True)
+        return self._project(X).astype(np.float64)
+
     def _encode(self, X, validate, code_format):
         """Codes of ``X``, validated and encoded ``batch_size`` rows at a time.
 

@@ -11,85 +11,14 @@ from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import check_is_fitted
 
-from .chn import CHNHasher
-from .dbrc import DBRCHasher
-from .djsrh import DJSRHHasher
+from .base import BaseDeepHasher
 from .metrics._scorer import last_step
-from .ugach import UGACHHasher
 from .utils._views import as_dense_float32, flatten_samples, validate_view, validate_views
 
 __all__ = ["mechanism_health"]
 
 # |u| at or above this counts as saturated: the relaxed code is already (nearly) binary.
 SATURATION = 0.9
-
-
-def _relaxed_codes(hasher, X, view):
-    """The relaxed codes ``u`` in [-1, 1] of one view, as the method's loss sees them."""
-    encoder = getattr(hasher, f"{view}_encoder_")
-    outputs = encoder._project(
-        validate_view(encoder, X, view=view, reset=False, allow_nd=True)
-    ).astype(np.float64)
-    if isinstance(hasher, DBRCHasher):
-        return outputs  # the ATanh layer's own output
-    if isinstance(hasher, DJSRHHasher):
-        return np.tanh(float(hasher.net_.module_.alpha) * outputs)
-    if isinstance(hasher, UGACHHasher):
-        return 2.0 / (1.0 + np.exp(-outputs)) - 1.0  # 2 sigmoid - 1: same sign as the bit
-    return np.tanh(outputs)  # CHN
-
-
-def _ugach_policy(hasher, X, y, n_queries, pool_size, rng):
-    """Entropy of the generator's policy relative to uniform, and how often its picks are
-    graph positives, against the rate of positives in its pools."""
-    import torch
-
-    net = hasher.net_
-    views = {
-        "image": _preprocessed(hasher, X, "image"),
-        "text": _preprocessed(hasher, y, "text"),
-    }
-    n_samples = views["image"].shape[0]
-    if n_samples != net.neighbors_.shape[0]:
-        raise ValueError(
-            f"The generator's policy is measured on the training views, in training order: got "
-            f"{n_samples} pairs, the correlation graph holds {net.neighbors_.shape[0]}."
-        )
-    size = pool_size or net.pool_size or max(2, n_samples // 50)
-    size = int(min(size, n_samples))
-    queries = rng.choice(n_samples, size=min(n_queries, n_samples), replace=False)
-    entropies, picked, base = [], [], []
-    generator = net.generator_.eval()
-    device = next(generator.parameters()).device
-    neighbors = net.neighbors_[queries]
-    # Rows are padded with copies of their first neighbour beyond n_distinct_.
-    distinct = np.arange(neighbors.shape[1])[None, :] < net.n_distinct_[queries][:, None]
-    with torch.no_grad():
-        for query_view, item_view in (("image", "text"), ("text", "image")):
-            pool = rng.choice(n_samples, size=size, replace=False)
-            query = generator.encode(
-                query_view, torch.as_tensor(views[query_view][queries], device=device)
-            )
-            items = generator.encode(
-                item_view, torch.as_tensor(views[item_view][pool], device=device)
-            )
-            logits = -((query[:, None, :] - items[None, :, :]) ** 2).sum(-1)
-            probabilities = torch.softmax(logits.double(), dim=1).cpu().numpy()
-            log_p = np.log(np.maximum(probabilities, 1e-300))
-            entropies.append(-(probabilities * log_p).sum(axis=1))
-            # One pick per query from its policy, by inverse transform sampling.
-            draw = rng.random(len(queries))[:, None]
-            choice = np.minimum((np.cumsum(probabilities, axis=1) < draw).sum(axis=1), size - 1)
-            picked.append(((neighbors == pool[choice][:, None]) & distinct).any(axis=1))
-            in_pool = np.zeros(n_samples, dtype=bool)
-            in_pool[pool] = True
-            base.append((in_pool[neighbors] & distinct).sum(axis=1) / size)
-    return Bunch(
-        policy_entropy_ratio=float(np.mean(entropies) / np.log(size)),
-        generator_positive_rate=float(np.mean(picked)),
-        pool_positive_rate=float(np.mean(base)),
-        pool_size=size,
-    )
 
 
 def _preprocessed(hasher, X, view):
@@ -154,34 +83,34 @@ def mechanism_health(estimator, X, y, *, n_queries=500, pool_size=None, random_s
     """
     hasher = last_step(estimator)
     check_is_fitted(hasher)
-    name = type(hasher).__name__
-    if not isinstance(hasher, (DBRCHasher, DJSRHHasher, UGACHHasher, CHNHasher)) or not hasattr(
-        hasher, "net_"
-    ):
+    if not isinstance(hasher, BaseDeepHasher) or not hasattr(hasher, "net_"):
         raise ValueError(
             f"mechanism_health reports on fitted deep hashers whose training net is present "
-            f"(DBRC, DJSRH, UGACH, CHN); got {name}"
+            f"(DBRC, DJSRH, UGACH, CHN); got {type(hasher).__name__}"
             + ("" if hasattr(hasher, "net_") else " without net_ (loaded from skops?)")
             + "."
         )
     if hasher is not estimator:
         X = estimator[:-1].transform(X)
-    X, y = validate_views(hasher, X, y, reset=False, allow_nd=hasher._allow_nd())
+    # Each view's shape is checked by its encoder, which knows the shape of its samples.
+    X, y = validate_views(hasher, X, y, reset=False, allow_nd=(True, True))
+    net = hasher.net_
     health = Bunch()
     saturated = {
-        view: np.abs(_relaxed_codes(hasher, data, view)) >= SATURATION
+        view: np.abs(net.module_.relax(getattr(hasher, f"{view}_encoder_").decision_function(data)))
+        >= SATURATION
         for view, data in (("image", X), ("text", y))
     }
     health.saturation = float(np.mean([saturated["image"].mean(), saturated["text"].mean()]))
     health.saturation_image = float(saturated["image"].mean())
     health.saturation_text = float(saturated["text"].mean())
-    module = hasher.net_.module_
-    if isinstance(hasher, DBRCHasher):
-        health.alpha = module.atanh.alpha.detach().cpu().numpy().astype(np.float64)
-        health.alpha_mean = float(health.alpha.mean())
-    elif isinstance(hasher, DJSRHHasher):
-        health.alpha = float(module.alpha)
-    elif isinstance(hasher, UGACHHasher):
-        rng = check_random_state(random_state)
-        health.update(_ugach_policy(hasher, X, y, n_queries, pool_size, rng))
+    views = {"image": X, "text": y}
+    health.update(
+        net.health(
+            lambda view: _preprocessed(hasher, views[view], view),
+            n_queries=n_queries,
+            pool_size=pool_size,
+            random_state=check_random_state(random_state),
+        )
+    )
     return health

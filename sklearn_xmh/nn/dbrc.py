@@ -2,6 +2,7 @@
 
 from numbers import Real
 
+import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from torch import nn
@@ -99,6 +100,15 @@ class DBRCModule(CrossModalModule):
             )
         codes = self.hash_layer(self.image_net(image) + self.text_net(text))
         return codes, self.image_decoder(codes), self.text_decoder(codes), self.atanh.penalty()
+
+    def relax(self, outputs):
+        """The ATanh layer's own outputs: the towers end in it."""
+        return outputs
+
+    def health(self):
+        """``alpha``, the ATanh scale of each bit, and ``alpha_mean``."""
+        alpha = self.atanh.alpha.detach().cpu().numpy().astype(np.float64)
+        return {"alpha": alpha, "alpha_mean": float(alpha.mean())}
 
     def _offset(self, encoder, n_features):
         with torch.no_grad():

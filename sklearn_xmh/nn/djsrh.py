@@ -4,6 +4,7 @@ alpha schedule (Su, Zhong and Zhang, ICCV 2019)."""
 import math
 from numbers import Real
 
+import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, validate_params
 from skorch.callbacks import Callback
@@ -35,6 +36,14 @@ class DJSRHModule(TwoTowers):
             torch.tanh(self.alpha * self.image_net(image)),
             torch.tanh(self.alpha * self.text_net(text)),
         )
+
+    def relax(self, outputs):
+        """``tanh(alpha * outputs)``, at the scale the schedule reached."""
+        return np.tanh(float(self.alpha) * outputs)
+
+    def health(self):
+        """``alpha``, the tanh scale the schedule reached."""
+        return {"alpha": float(self.alpha)}
 
 
 # How a view's cosines become affinities.

@@ -4,6 +4,7 @@ single-view towers."""
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
+import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from torch import nn
@@ -34,7 +35,9 @@ class CrossModalModule(nn.Module, metaclass=ABCMeta):
       signs are the bits; each becomes the tower of a standalone
       :class:`~sklearn_xmh.ModalityEncoder`;
     - the attributes ``n_image_features``, ``n_text_features`` and ``n_bits`` give its shape
-      (``warm_start`` continues only a module of the same shape).
+      (``warm_start`` continues only a module of the same shape);
+    - :meth:`relax` and :meth:`health` answer for its mechanism, which
+      :func:`~sklearn_xmh.inspection.mechanism_health` reports without knowing the method.
     """
 
     n_image_features: int
@@ -52,6 +55,26 @@ class CrossModalModule(nn.Module, metaclass=ABCMeta):
     @abstractmethod
     def text_tower(self):
         """The text view's path to the pre-binarisation outputs, an ``nn.Module``."""
+
+    def relax(self, outputs):
+        """The relaxed codes ``u`` in [-1, 1] the loss sees, from the towers' outputs.
+
+        Parameters
+        ----------
+        outputs : ndarray of shape (n_samples, n_bits), dtype float64
+            Pre-binarisation outputs of :meth:`image_tower` or :meth:`text_tower`.
+
+        Returns
+        -------
+        relaxed : ndarray of shape (n_samples, n_bits)
+            Of the same signs; ``tanh(outputs)`` unless the method relaxes otherwise.
+        """
+        return np.tanh(outputs)
+
+    def health(self):
+        """The figures of the module's own mechanism (a scale it learns, for example), as a
+        dict; none unless the method has one."""
+        return {}
 
 
 @validate_params(

@@ -36,11 +36,11 @@ class CrossModalNet(NeuralNet):
     ----------
     module, criterion, **kwargs
         As for :class:`skorch.NeuralNet`.
-    sparse_views : tuple of str, default=()
+    sparse_views : tuple of str
         The views whose batches are sparse: the first layer of their default towers becomes a
         :class:`~sklearn_xmh.nn.SparseLinear` (see :func:`~sklearn_xmh.nn.sparse_inputs`), with
         sparse gradients when the optimizer is a :class:`~sklearn_xmh.nn.LazySGD`.
-    cuda_graph : {"auto"} or bool, default="auto"
+    cuda_graph : {"auto"} or bool
         Whether training steps are captured once as CUDA graphs and replayed
         (:mod:`~sklearn_xmh.nn._graphs`): ``"auto"`` does so on a CUDA device when the views
         are held there and no validation split is taken, and trains eagerly otherwise; True
@@ -53,7 +53,7 @@ class CrossModalNet(NeuralNet):
     device and read once per epoch, so that no step waits for the host.
     """
 
-    def __init__(self, module, *args, sparse_views=(), cuda_graph="auto", **kwargs):
+    def __init__(self, module, *args, sparse_views, cuda_graph, **kwargs):
         super().__init__(module, *args, **kwargs)
         self.sparse_views = sparse_views
         self.cuda_graph = cuda_graph
@@ -146,6 +146,25 @@ class CrossModalNet(NeuralNet):
         removed after it, so that it is neither pickled nor kept. Override as a context
         manager; the default holds nothing."""
         yield
+
+    def health(self, preprocessed, *, n_queries, pool_size, random_state):
+        """The health figures of the trained mechanism, a dict: the module's own
+        (:meth:`CrossModalModule.health <sklearn_xmh.nn.CrossModalModule.health>`), and any a
+        net adds for what it trains beside the module (UGACH's generator).
+
+        Parameters
+        ----------
+        preprocessed : callable
+            ``preprocessed(view)`` returns the training view ``"image"`` or ``"text"``,
+            preprocessed and dense; called only by a net that needs the views.
+        n_queries : int
+            Queries sampled, where a figure samples them.
+        pool_size : int or None
+            Candidate pool of a sampling policy; None takes the net's own.
+        random_state : RandomState instance
+            Seeds what is sampled.
+        """
+        return dict(self.module_.health())
 
     def infer(self, x, **fit_params):
         if isinstance(x, dict):

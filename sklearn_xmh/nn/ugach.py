@@ -32,6 +32,10 @@ class UGACHModule(TwoTowers):
     def encode(self, view, x):
         return torch.sigmoid((self.image_net if view == "image" else self.text_net)(x))
 
+    def relax(self, outputs):
+        """``2 sigmoid(outputs) - 1``: the sigmoid codes on [-1, 1], of the bits' signs."""
+        return 2.0 / (1.0 + np.exp(-outputs)) - 1.0
+
 
 def squared_distances(query, items):
     """Squared Euclidean distances in code space between paired rows of ``query`` and ``items``,
@@ -144,27 +148,27 @@ class UGACHNet(CrossModalNet):
         training items (at least 2), as the reference code.
     pretrain_epochs : int
         Most epochs of discriminator pre-training.
-    pretrain_tol : float, default=0.0
+    pretrain_tol : float
         Pre-training ends once an epoch's loss is above ``(1 - pretrain_tol)`` times the best
         epoch loss so far; 0 pre-trains for ``pretrain_epochs`` epochs.
-    adversarial : bool, default=True
+    adversarial : bool
         Whether the adversarial rounds follow pre-training.
-    generator_init : {"normal", "discriminator", "random"}, default="normal"
+    generator_init : {"normal", "discriminator", "random"}
         ``"normal"`` is the reference code's initialisation of the generator, weights from a
         normal of standard deviation 0.1 truncated at two, zero biases; ``"discriminator"``
         starts it from the pre-trained discriminator's weights (when both have the same shape);
         ``"random"`` keeps torch's default initialisation.
-    generator_objective : {"sampled", "pool", "pool_baseline"}, default="sampled"
+    generator_objective : {"sampled", "pool", "pool_baseline"}
         The generator's policy-gradient loss, see above.
-    generator_epochs : int, default=2
-        Generator epochs per adversarial round (as the reference code).
-    triplets_per_query : int, default=2
+    generator_epochs : int
+        Generator epochs per adversarial round.
+    triplets_per_query : int
         Triplets each query item gives per direction and epoch, and the items the generator
         draws per query to learn from (as the reference code's ``SELECTNUM``).
-    graph_algorithm : {"exact", "nndescent"}, default="exact"
+    graph_algorithm : {"exact", "nndescent"}
         The correlation graph's neighbour search (see
         :func:`~sklearn_xmh.neighbors.correlation_graph`).
-    n_jobs : int or None, default=None
+    n_jobs : int or None
         Parallel jobs of the correlation graph's neighbour search.
 
     Attributes
@@ -183,14 +187,14 @@ class UGACHNet(CrossModalNet):
         n_neighbors,
         pool_size,
         pretrain_epochs,
-        pretrain_tol=0.0,
-        adversarial=True,
-        generator_init="normal",
-        generator_objective="sampled",
-        generator_epochs=2,
-        triplets_per_query=2,
-        graph_algorithm="exact",
-        n_jobs=None,
+        pretrain_tol,
+        adversarial,
+        generator_init,
+        generator_objective,
+        generator_epochs,
+        triplets_per_query,
+        graph_algorithm,
+        n_jobs,
         **kwargs,
     ):
         super().__init__(module, *args, **kwargs)
@@ -240,6 +244,18 @@ class UGACHNet(CrossModalNet):
         args, kwargs = self.get_params_for_optimizer("optimizer_generator", named)
         self.optimizer_generator_ = self.optimizer_generator(*args, **kwargs)
         return self
+
+    def health(self, preprocessed, *, n_queries, pool_size, random_state):
+        """The module's figures and the generator's: ``policy_entropy_ratio``, the entropy of
+        its softmax over a random pool relative to uniform, and ``generator_positive_rate``,
+        how often its picks are graph positives, beside ``pool_positive_rate``, the rate of
+        positives in its pools (see :meth:`CrossModalNet.health`)."""
+        return {
+            **super().health(
+                preprocessed, n_queries=n_queries, pool_size=pool_size, random_state=random_state
+            ),
+            **_policy_health(self, preprocessed, n_queries, pool_size, random_state),
+        }
 
     # ---- data: the views of all training items, and the graph over them ----
 
@@ -485,3 +501,50 @@ class UGACHNet(CrossModalNet):
             source[key].shape == target[key].shape for key in source
         ):
             self.generator_.load_state_dict(source)
+
+
+def _policy_health(net, preprocessed, n_queries, pool_size, rng):
+    """Entropy of the generator's policy relative to uniform, and how often its picks are
+    graph positives, against the rate of positives in its pools."""
+    views = {"image": preprocessed("image"), "text": preprocessed("text")}
+    n_samples = views["image"].shape[0]
+    if n_samples != net.neighbors_.shape[0]:
+        raise ValueError(
+            f"The generator's policy is measured on the training views, in training order: got "
+            f"{n_samples} pairs, the correlation graph holds {net.neighbors_.shape[0]}."
+        )
+    size = pool_size or net.pool_size or max(2, n_samples // 50)
+    size = int(min(size, n_samples))
+    queries = rng.choice(n_samples, size=min(n_queries, n_samples), replace=False)
+    entropies, picked, base = [], [], []
+    generator = net.generator_.eval()
+    device = next(generator.parameters()).device
+    neighbors = net.neighbors_[queries]
+    # Rows are padded with copies of their first neighbour beyond n_distinct_.
+    distinct = np.arange(neighbors.shape[1])[None, :] < net.n_distinct_[queries][:, None]
+    with torch.no_grad():
+        for query_view, item_view in (("image", "text"), ("text", "image")):
+            pool = rng.choice(n_samples, size=size, replace=False)
+            query = generator.encode(
+                query_view, torch.as_tensor(views[query_view][queries], device=device)
+            )
+            items = generator.encode(
+                item_view, torch.as_tensor(views[item_view][pool], device=device)
+            )
+            logits = -((query[:, None, :] - items[None, :, :]) ** 2).sum(-1)
+            probabilities = torch.softmax(logits.double(), dim=1).cpu().numpy()
+            log_p = np.log(np.maximum(probabilities, 1e-300))
+            entropies.append(-(probabilities * log_p).sum(axis=1))
+            # One pick per query from its policy, by inverse transform sampling.
+            draw = rng.random(len(queries))[:, None]
+            choice = np.minimum((np.cumsum(probabilities, axis=1) < draw).sum(axis=1), size - 1)
+            picked.append(((neighbors == pool[choice][:, None]) & distinct).any(axis=1))
+            in_pool = np.zeros(n_samples, dtype=bool)
+            in_pool[pool] = True
+            base.append((in_pool[neighbors] & distinct).sum(axis=1) / size)
+    return {
+        "policy_entropy_ratio": float(np.mean(entropies) / np.log(size)),
+        "generator_positive_rate": float(np.mean(picked)),
+        "pool_positive_rate": float(np.mean(base)),
+        "pool_size": size,
+    }

@@ -6,7 +6,9 @@ import numpy as np
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
 from .metrics import precision_at_k, precision_recall_curve
-from .metrics._scorer import encode_views
+from .metrics._retrieval import TIES
+from .metrics._scorer import DIRECTIONS, encode_views
+from .utils._codes import CODE_FORMATS
 
 KINDS = ("pr", "precision_at_k")
 
@@ -119,8 +121,8 @@ class RetrievalCurveDisplay:
             "db_labels": ["array-like", None],
             "kind": [StrOptions(set(KINDS))],
             "k": ["array-like", None],
-            "ties": [StrOptions({"stable", "random", "expected"})],
-            "code_format": [StrOptions({"bits", "signed", "packed"}), None],
+            "ties": [StrOptions(set(TIES))],
+            "code_format": [StrOptions(set(CODE_FORMATS)), None],
             "n_bits": [Interval(Integral, 1, None, closed="left"), None],
             "name": [str, None],
             "ax": "no_validation",
@@ -199,9 +201,9 @@ class RetrievalCurveDisplay:
             "y": ["array-like", "sparse matrix"],
             "labels": ["array-like", None],
             "kind": [StrOptions(set(KINDS))],
-            "direction": [StrOptions({"i2t", "t2i"})],
+            "direction": [StrOptions(set(DIRECTIONS) - {"both"})],
             "k": ["array-like", None],
-            "ties": [StrOptions({"stable", "random", "expected"})],
+            "ties": [StrOptions(set(TIES))],
             "name": [str, None],
             "ax": "no_validation",
         },
@@ -270,3 +272,34 @@ class RetrievalCurveDisplay:
             ax=ax,
             **kwargs,
         )
+
+
+def benchmark_curves_figure(curves, query_labels, db_labels, *, title):
+    """A 2 x 2 figure of every method's curves: PR (top) and precision@k (bottom), image-to-text
+    (left) and text-to-image (right).
+
+    Parameters
+    ----------
+    curves : dict
+        ``{method: ((query_image_codes, query_text_codes), (db_image_codes, db_text_codes))}``.
+    query_labels, db_labels : array-like
+        Labels of the queries and of the database.
+    title : str
+        The start of each column's title.
+
+    Returns
+    -------
+    figure : matplotlib.figure.Figure
+    """
+    plt = _import_pyplot()
+    fig, axes = plt.subplots(2, 2, figsize=(10, 8))
+    for method, (query, database) in curves.items():
+        for column, (q, db) in enumerate(((query[0], database[1]), (query[1], database[0]))):
+            for row, kind in enumerate(KINDS):
+                RetrievalCurveDisplay.from_codes(
+                    q, db, query_labels, db_labels, kind=kind, name=method, ax=axes[row, column]
+                )
+    for column, direction in enumerate(("image → text", "text → image")):
+        axes[0, column].set_title(f"{title}: {direction}")
+    fig.tight_layout()
+    return fig

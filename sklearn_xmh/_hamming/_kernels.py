@@ -225,6 +225,33 @@ def _chunk_relevance(
             out[j - start] |= (word & db_labels_t[w, j]) != 0
 
 
+@njit(cache=True, inline="always")
+def _ranked(count, relevant_count, item_bucket, item_before, n_relevant, depth, ks, hits):
+    """AP over the ``depth`` best-ranked items, and the cumulative ``hits`` at the cut-offs
+    ``ks``, of one query whose relevant items are ``(bucket, (position, relevant before) in
+    it)``: an item's rank is the items of nearer buckets plus its position in its own."""
+    n_buckets = count.shape[0]
+    starts = np.zeros(n_buckets, np.int64)
+    relevant_starts = np.zeros(n_buckets, np.int64)
+    for b in range(1, n_buckets):
+        starts[b] = starts[b - 1] + count[b - 1]
+        relevant_starts[b] = relevant_starts[b - 1] + relevant_count[b - 1]
+    total, inside = 0.0, 0
+    for t in range(n_relevant):
+        d = item_bucket[t]
+        rank = starts[d] + (item_before[t] >> 32) + 1
+        if rank <= depth:
+            total += (relevant_starts[d] + (item_before[t] & _LOW) + 1) / rank
+            inside += 1
+        if ks.shape[0]:
+            c = np.searchsorted(ks, rank)
+            if c < ks.shape[0]:
+                hits[c] += 1
+    for c in range(1, ks.shape[0]):
+        hits[c] += hits[c - 1]
+    return total / inside if inside else 0.0
+
+
 @njit(parallel=True, cache=True)
 def rank_statistics(
     query, db_t, query_labels, db_labels_t, mode, sparse_labels, n_bits, depth, ks, counts,
@@ -296,22 +323,6 @@ def rank_statistics(
                 relevant_count[b] = both[b] & _LOW
             if depth == 0 and ks.shape[0] == 0:
                 continue
-            starts = np.zeros(n_buckets, np.int64)
-            relevant_starts = np.zeros(n_buckets, np.int64)
-            for b in range(1, n_buckets):
-                starts[b] = starts[b - 1] + count[b - 1]
-                relevant_starts[b] = relevant_starts[b - 1] + relevant_count[b - 1]
-            total, inside = 0.0, 0
-            for t in range(n_relevant):
-                d = item_bucket[t]
-                rank = starts[d] + (item_before[t] >> 32) + 1
-                if rank <= depth:
-                    total += (relevant_starts[d] + (item_before[t] & _LOW) + 1) / rank
-                    inside += 1
-                if ks.shape[0]:
-                    c = np.searchsorted(ks, rank)
-                    if c < ks.shape[0]:
-                        hits[i, c] += 1
-            ap[i] = total / inside if inside else 0.0
-            for c in range(1, ks.shape[0]):
-                hits[i, c] += hits[i, c - 1]
+            ap[i] = _ranked(
+                count, relevant_count, item_bucket, item_before, n_relevant, depth, ks, hits[i]
+            )

@@ -14,7 +14,7 @@ traceback instead.
 import argparse
 import sys
 
-from ._commands import COMMANDS
+from . import _search, _train
 from ._files import UsageError
 
 __all__ = ["build_parser", "main"]
@@ -41,7 +41,7 @@ def build_parser():
         "-v", "--verbose", action="store_true", help="progress bars (the epochs of each fit)"
     )
     common.add_argument("--debug", action="store_true", help="show the traceback of an error")
-    for add in COMMANDS:
+    for add in (*_train.COMMANDS, *_search.COMMANDS):
         add(commands, common)
     return parser
 

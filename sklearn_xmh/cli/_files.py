@@ -12,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..utils import _persistence as persistence
 from ..utils._codes import CODE_FORMATS, check_codes
+from ..utils._persistence import save_model
 
 
 class UsageError(ValueError):
@@ -103,39 +105,13 @@ def write_codes(path, codes, code_format, n_bits, **meta):
             np.save(stream, codes)
 
 
-def save_model(model, path):
-    """A model or index to ``.skops`` (safe to share; deflated, as its schema is JSON text) or
-    ``.joblib`` / ``.pkl``."""
-    if str(path).endswith(".skops"):
-        import zipfile
-
-        import skops.io
-
-        skops.io.dump(model, path, compression=zipfile.ZIP_DEFLATED)
-    else:
-        import joblib
-
-        joblib.dump(model, path)
-
-
 def load_model(path):
-    """A ``.skops`` file with the library's trusted types, or a joblib file (which runs code from
-    the file: load only files you trust)."""
-    if str(path).endswith(".skops"):
-        import skops.io
-
-        from ..utils._persistence import trusted_types
-
-        untrusted = sorted(set(skops.io.get_untrusted_types(file=path)) - set(trusted_types()))
-        if untrusted:
-            raise UsageError(
-                f"{path} holds types the library does not trust: {untrusted}. Check them, then "
-                "load the file in Python with skops.io.load(..., trusted=...)."
-            )
-        return skops.io.load(path, trusted=trusted_types())
-    import joblib
-
-    return joblib.load(path)
+    """A saved model or index (see :func:`~sklearn_xmh.utils._persistence.load_model`); a
+    ``.skops`` file with types the library does not trust is a usage error."""
+    try:
+        return persistence.load_model(path)
+    except persistence.UntrustedTypesError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def write_records(records, path):

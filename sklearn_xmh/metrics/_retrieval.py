@@ -9,12 +9,13 @@ order, a seeded random order (the database reordered first), or the exact expect
 random orders, in closed form on the histograms.
 """
 
+import warnings
 from numbers import Integral
 
 import numpy as np
 from scipy import sparse
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions, validate_params
 
 from .._hamming import boundary, pack_pair, pack_words, rank_statistics
 from ..utils._codes import CODE_FORMATS
@@ -413,7 +414,11 @@ def precision_recall_curve(
 
 @fill_doc
 @validate_params(
-    {**_CODES_CONSTRAINTS, "r": [Interval(Integral, 0, None, closed="left")]},
+    {
+        **_CODES_CONSTRAINTS,
+        "radius": [Interval(Integral, 0, None, closed="left")],
+        "r": [Interval(Integral, 0, None, closed="left"), Hidden(StrOptions({"deprecated"}))],
+    },
     prefer_skip_nested_validation=True,
 )
 def precision_within_radius(
@@ -422,20 +427,27 @@ def precision_within_radius(
     query_labels=None,
     db_labels=None,
     *,
-    r=2,
+    radius=2,
     code_format=None,
     n_bits=None,
+    r="deprecated",
 ):
-    """Mean precision of the items within Hamming radius ``r`` of each query.
+    """Mean precision of the items within Hamming radius ``radius`` of each query.
 
     A query that retrieves nothing within the radius counts precision 0.
 
     Parameters
     ----------
     %(codes_parameters)s
-    r : int, default=2
-        The Hamming radius, inclusive.
+    radius : int, default=2
+        The Hamming radius, inclusive (the ``radius`` of
+        :meth:`~sklearn_xmh.neighbors.HammingIndex.radius_neighbors`).
     %(format_parameters)s
+    r : int
+        Deprecated alias of ``radius``.
+
+        .. deprecated:: 0.2
+           ``r`` was renamed ``radius`` in 0.2 and will be removed in 0.4.
 
     Returns
     -------
@@ -447,9 +459,17 @@ def precision_within_radius(
     >>> from sklearn_xmh.metrics import precision_within_radius
     >>> query = np.array([[0, 0, 0, 0]], dtype=np.uint8)
     >>> db = np.array([[1, 1, 1, 0], [0, 0, 0, 1], [1, 0, 0, 0]], dtype=np.uint8)
-    >>> precision_within_radius(query, db, [1], [1, 1, 0], r=2)
+    >>> precision_within_radius(query, db, [1], [1, 1, 0], radius=2)
     0.5
     """
+    if not (isinstance(r, str) and r == "deprecated"):
+        warnings.warn(
+            "The parameter 'r' of precision_within_radius was renamed 'radius' in 0.2 and will "
+            "be removed in 0.4; pass radius=.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        radius = r
     precision, _, _ = precision_recall_curve(
         query_codes,
         db_codes,
@@ -458,4 +478,4 @@ def precision_within_radius(
         code_format=code_format,
         n_bits=n_bits,
     )
-    return float(precision[min(int(r), len(precision) - 1)])
+    return float(precision[min(int(radius), len(precision) - 1)])

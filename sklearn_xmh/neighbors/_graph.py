@@ -23,14 +23,14 @@ _N_JOBS = [Integral, None]
 
 @validate_params(
     {
-        "X": ["array-like", "sparse matrix"],
-        "y": ["array-like", "sparse matrix"],
+        "X_image": ["array-like", "sparse matrix"],
+        "X_text": ["array-like", "sparse matrix"],
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": _N_JOBS,
     },
     prefer_skip_nested_validation=True,
 )
-def feature_neighbors(X, y, *, n_neighbors=20, n_jobs=None):
+def feature_neighbors(X_image, X_text, *, n_neighbors=20, n_jobs=None):
     """Each pair's nearest pairs in the joint feature space of two paired views.
 
     Each view is standardised and L2-normalised, so that both weigh the same, and the two are
@@ -40,7 +40,7 @@ def feature_neighbors(X, y, *, n_neighbors=20, n_jobs=None):
 
     Parameters
     ----------
-    X, y : {array-like, sparse matrix} of shape (n_samples, ...)
+    X_image, X_text : {array-like, sparse matrix} of shape (n_samples, ...)
         Paired image and text views; axes beyond the first are flattened.
     n_neighbors : int, default=20
         Neighbours per pair, the pair itself included; clipped to ``n_samples``.
@@ -59,16 +59,16 @@ def feature_neighbors(X, y, *, n_neighbors=20, n_jobs=None):
     --------
     >>> import numpy as np
     >>> from sklearn_xmh.neighbors import feature_neighbors
-    >>> X = np.array([[0.0, 1.0], [0.1, 1.0], [5.0, -1.0], [5.1, -1.0]])
-    >>> y = np.array([[1.0, 0.0], [1.0, 0.1], [-1.0, 3.0], [-1.0, 3.1]])
-    >>> feature_neighbors(X, y, n_neighbors=2).toarray().astype(int)
+    >>> X_image = np.array([[0.0, 1.0], [0.1, 1.0], [5.0, -1.0], [5.1, -1.0]])
+    >>> X_text = np.array([[1.0, 0.0], [1.0, 0.1], [-1.0, 3.0], [-1.0, 3.1]])
+    >>> feature_neighbors(X_image, X_text, n_neighbors=2).toarray().astype(int)
     array([[1, 1, 0, 0],
            [1, 1, 0, 0],
            [0, 0, 1, 1],
            [0, 0, 1, 1]])
     """
     views = []
-    for name, view in (("X", X), ("y", y)):
+    for name, view in (("X_image", X_image), ("X_text", X_text)):
         view = flatten_samples(
             check_array(view, accept_sparse="csr", allow_nd=True, dtype=np.float64, input_name=name)
         )
@@ -76,7 +76,7 @@ def feature_neighbors(X, y, *, n_neighbors=20, n_jobs=None):
         views.append(normalize(scaler.fit_transform(view)))
     if views[0].shape[0] != views[1].shape[0]:
         raise ValueError(
-            f"X and y must hold the same pairs, got {views[0].shape[0]} and "
+            f"X_image and X_text must hold the same pairs, got {views[0].shape[0]} and "
             f"{views[1].shape[0]} rows."
         )
     joint = (

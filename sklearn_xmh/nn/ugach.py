@@ -11,6 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..neighbors import correlation_graph
+from ._policy import policy_health
 from .data import CrossModalDataset
 from .layers import TwoTowers, sparse_inputs
 from .net import CrossModalNet
@@ -245,16 +246,12 @@ class UGACHNet(CrossModalNet):
         self.optimizer_generator_ = self.optimizer_generator(*args, **kwargs)
         return self
 
-    def health(self, preprocessed, *, n_queries, pool_size, random_state):
-        """The module's figures and the generator's: ``policy_entropy_ratio``, the entropy of
-        its softmax over a random pool relative to uniform, and ``generator_positive_rate``,
-        how often its picks are graph positives, beside ``pool_positive_rate``, the rate of
-        positives in its pools (see :meth:`CrossModalNet.health`)."""
+    def health(self, preprocessed, **kwargs):
+        """The module's figures and its generator's policy figures (see
+        :func:`~sklearn_xmh.inspection.mechanism_health`)."""
         return {
-            **super().health(
-                preprocessed, n_queries=n_queries, pool_size=pool_size, random_state=random_state
-            ),
-            **_policy_health(self, preprocessed, n_queries, pool_size, random_state),
+            **super().health(preprocessed, **kwargs),
+            **policy_health(self, preprocessed, **kwargs),
         }
 
     # ---- data: the views of all training items, and the graph over them ----
@@ -501,50 +498,3 @@ class UGACHNet(CrossModalNet):
             source[key].shape == target[key].shape for key in source
         ):
             self.generator_.load_state_dict(source)
-
-
-def _policy_health(net, preprocessed, n_queries, pool_size, rng):
-    """Entropy of the generator's policy relative to uniform, and how often its picks are
-    graph positives, against the rate of positives in its pools."""
-    views = {"image": preprocessed("image"), "text": preprocessed("text")}
-    n_samples = views["image"].shape[0]
-    if n_samples != net.neighbors_.shape[0]:
-        raise ValueError(
-            f"The generator's policy is measured on the training views, in training order: got "
-            f"{n_samples} pairs, the correlation graph holds {net.neighbors_.shape[0]}."
-        )
-    size = pool_size or net.pool_size or max(2, n_samples // 50)
-    size = int(min(size, n_samples))
-    queries = rng.choice(n_samples, size=min(n_queries, n_samples), replace=False)
-    entropies, picked, base = [], [], []
-    generator = net.generator_.eval()
-    device = next(generator.parameters()).device
-    neighbors = net.neighbors_[queries]
-    # Rows are padded with copies of their first neighbour beyond n_distinct_.
-    distinct = np.arange(neighbors.shape[1])[None, :] < net.n_distinct_[queries][:, None]
-    with torch.no_grad():
-        for query_view, item_view in (("image", "text"), ("text", "image")):
-            pool = rng.choice(n_samples, size=size, replace=False)
-            query = generator.encode(
-                query_view, torch.as_tensor(views[query_view][queries], device=device)
-            )
-            items = generator.encode(
-                item_view, torch.as_tensor(views[item_view][pool], device=device)
-            )
-            logits = -((query[:, None, :] - items[None, :, :]) ** 2).sum(-1)
-            probabilities = torch.softmax(logits.double(), dim=1).cpu().numpy()
-            log_p = np.log(np.maximum(probabilities, 1e-300))
-            entropies.append(-(probabilities * log_p).sum(axis=1))
-            # One pick per query from its policy, by inverse transform sampling.
-            draw = rng.random(len(queries))[:, None]
-            choice = np.minimum((np.cumsum(probabilities, axis=1) < draw).sum(axis=1), size - 1)
-            picked.append(((neighbors == pool[choice][:, None]) & distinct).any(axis=1))
-            in_pool = np.zeros(n_samples, dtype=bool)
-            in_pool[pool] = True
-            base.append((in_pool[neighbors] & distinct).sum(axis=1) / size)
-    return {
-        "policy_entropy_ratio": float(np.mean(entropies) / np.log(size)),
-        "generator_positive_rate": float(np.mean(picked)),
-        "pool_positive_rate": float(np.mean(base)),
-        "pool_size": size,
-    }

@@ -1,4 +1,5 @@
-"""Torch modules as plain data, for secure persistence with skops, and the trusted types.
+"""Persistence: saving and loading models by file suffix, torch modules as plain data for
+secure persistence with skops, and the types a skops file of the library may hold.
 
 :func:`module_to_state` turns a torch module into a tree of plain values: its class, its own
 attributes, and its parameters and buffers as numpy arrays. :func:`module_from_state` rebuilds it
@@ -72,6 +73,44 @@ def module_from_state(state):
     for name, child in state["modules"].items():
         module._modules[name] = None if child is None else module_from_state(child)
     return module
+
+
+class UntrustedTypesError(ValueError):
+    """A ``.skops`` file holds types the library does not trust."""
+
+
+def save_model(model, path):
+    """Save a model or index to ``.skops`` (safe to share; deflated, as its schema is JSON text)
+    or, for any other suffix, with joblib."""
+    if str(path).endswith(".skops"):
+        import zipfile
+
+        import skops.io
+
+        skops.io.dump(model, path, compression=zipfile.ZIP_DEFLATED)
+    else:
+        import joblib
+
+        joblib.dump(model, path)
+
+
+def load_model(path):
+    """Load a ``.skops`` file with the library's trusted types (raising
+    :class:`UntrustedTypesError` when it holds others), or a joblib file (which runs code from
+    the file: load only files you trust)."""
+    if str(path).endswith(".skops"):
+        import skops.io
+
+        untrusted = sorted(set(skops.io.get_untrusted_types(file=path)) - set(trusted_types()))
+        if untrusted:
+            raise UntrustedTypesError(
+                f"{path} holds types the library does not trust: {untrusted}. Check them, then "
+                "load the file in Python with skops.io.load(..., trusted=...)."
+            )
+        return skops.io.load(path, trusted=trusted_types())
+    import joblib
+
+    return joblib.load(path)
 
 
 def trusted_types():

@@ -1,5 +1,17 @@
 """The registry of the library's hashers, keyed by their command-line names."""
 
+from importlib import import_module
+
+# Each hasher by its command-line name, as "module:class". The classes are imported when asked
+# for, as scikit-learn's discovery does: utilities never import the estimators built on them.
+_HASHERS = {
+    "cca-itq": "sklearn_xmh.baselines:CCAITQHasher",
+    "chn": "sklearn_xmh.chn:CHNHasher",
+    "dbrc": "sklearn_xmh.dbrc:DBRCHasher",
+    "djsrh": "sklearn_xmh.djsrh:DJSRHHasher",
+    "ugach": "sklearn_xmh.ugach:UGACHHasher",
+}
+
 
 def all_estimators():
     """Return the public hashers as ``(name, class)`` pairs, sorted by name.
@@ -16,18 +28,8 @@ def all_estimators():
     >>> [name for name, _ in all_estimators()]
     ['cca-itq', 'chn', 'dbrc', 'djsrh', 'ugach']
     """
-    from ..baselines import CCAITQHasher
-    from ..chn import CHNHasher
-    from ..dbrc import DBRCHasher
-    from ..djsrh import DJSRHHasher
-    from ..ugach import UGACHHasher
-
-    return sorted(
-        {
-            "cca-itq": CCAITQHasher,
-            "chn": CHNHasher,
-            "dbrc": DBRCHasher,
-            "djsrh": DJSRHHasher,
-            "ugach": UGACHHasher,
-        }.items()
-    )
+    estimators = []
+    for name, path in sorted(_HASHERS.items()):
+        module, cls = path.split(":")
+        estimators.append((name, getattr(import_module(module), cls)))
+    return estimators

@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval
 
 from ._encoders import LinearProjection
 from .base import BaseCrossModalHasher
+from .utils._docs import fill_doc
 
 
 def _float64_blocks(view, mean=None):
@@ -28,6 +29,7 @@ def _inverse_sqrt(C):
     return (eigenvectors / np.sqrt(np.maximum(eigenvalues, 1e-12))) @ eigenvectors.T
 
 
+@fill_doc
 class CCAITQHasher(BaseCrossModalHasher):
     """Cross-modal hashing by regularised CCA followed by an ITQ rotation.
 
@@ -48,12 +50,8 @@ class CCAITQHasher(BaseCrossModalHasher):
         Ridge added to each view's covariance, relative to its mean variance.
     n_iter : int, default=50
         ITQ iterations.
-    image_preprocessor, text_preprocessor : transformer, "passthrough" or None, default=None
-        Per-view preprocessing; None standardises.
-    code_format : {"bits", "signed", "packed"}, default="bits"
-        Format of the codes.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the ITQ initial rotation and the extension projection.
+    %(preprocessor_parameters)s
+    %(random_state)s
 
     Attributes
     ----------

@@ -5,13 +5,17 @@
 _SHARED_DOCS = {
     "n_bits": """n_bits : int, default=64
         Code length.""",
-    "deep_parameters": """image_preprocessor, text_preprocessor : transformer, "passthrough" or \
-None, default=None
+    "preprocessor_parameters": """image_preprocessor, text_preprocessor : transformer, \
+"passthrough" or None, default=None
         Per-view preprocessing fitted on the training view; None standardises (without
         centring a sparse view).
     code_format : {"bits", "signed", "packed"}, default="bits"
-        Format of the codes returned by :meth:`transform` and :meth:`transform_text`.
-    device : str, default="cpu"
+        Format of the codes returned by :meth:`transform` and :meth:`transform_text`.""",
+    "random_state": """random_state : int, RandomState instance or None, default=None
+        Seeds every random draw of ``fit`` (initial weights or rotation, batch order,
+        dropout, sampling); torch's global generator is left as it was. Pass an int for
+        reproducible fits.""",
+    "device_parameters": """device : str, default="cpu"
         Torch device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"``. On a fitted
         model, ``set_params(device=...)`` moves its encoders there.
     cuda_graph : {"auto"} or bool, default="auto"
@@ -41,11 +45,9 @@ None, default=None
     warm_start : bool, default=False
         Continue training the previous network on the next ``fit``.
     verbose : int, default=0
-        0 is silent, 1 prints skorch's epoch log, 2 adds a progress bar.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the weights, the batch order and every random draw of training (dropout,
-        sampling), without touching the caller's global random state.
-    image_module, text_module : torch.nn.Module class or instance, default=None
+        0 is silent, 1 prints skorch's epoch log, 2 adds a progress bar.""",
+    "module_parameters": """image_module, text_module : torch.nn.Module class or instance, \
+default=None
         A network that replaces the view's default feature MLP, for example a CNN on raw pixels;
         its output is flattened and mapped by a linear layer to the width where the method's
         default network ends (see the method's notes). With a custom module the view may have
@@ -84,6 +86,18 @@ default=None
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Image feature names, when ``X`` has string column names.""",
 }
+
+
+# Every deep hasher's shared parameters, in their order in its signature.
+_SHARED_DOCS["deep_parameters"] = "\n    ".join(
+    _SHARED_DOCS[name]
+    for name in (
+        "preprocessor_parameters",
+        "device_parameters",
+        "random_state",
+        "module_parameters",
+    )
+)
 
 
 def fill_doc(cls):

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from bench_quality import evaluate, load_dataset
+from bench_quality import cell, evaluate, load_dataset
 
 from sklearn_xmh.inspection import mechanism_health
 
@@ -122,14 +122,6 @@ def _non_negative(data):
     return all((data[f"X_{view}_train"] >= 0).all() for view in ("image", "text"))
 
 
-def _cell(values, fmt="{:.3f}", n_seeds=None):
-    """mean ± std; the number of seeds when it is not all of them."""
-    if not values:
-        return "—"
-    cell = f"{fmt.format(np.mean(values))} ± {fmt.format(np.std(values))}"
-    return cell + (f" (n={len(values)})" if n_seeds and len(values) != n_seeds else "")
-
-
 def format_report(records):
     datasets = list(dict.fromkeys(r["data"] for r in records))
     bits = sorted({r["n_bits"] for r in records})
@@ -150,20 +142,20 @@ def format_report(records):
             for direction in DIRECTIONS:
                 for n_bits in bits:
                     values = [r["map"][direction] for r in mine if r["n_bits"] == n_bits]
-                    cells.append(_cell(values, n_seeds=n_seeds))
+                    cells.append(cell(values, n_seeds=n_seeds))
 
             played = ABLATIONS.get(method, {}).get(variant, {}).get("adversarial", True)
 
             def health(key, fmt, mine=mine, played=played):
                 if key == "policy_entropy_ratio" and not played:
                     return "—"  # an untrained generator's policy: the game did not run
-                return _cell([r["health"][key] for r in mine if key in r["health"]], fmt)
+                return cell([r["health"][key] for r in mine if key in r["health"]], fmt)
 
             cells += [
                 health("saturation", "{:.2f}"),
                 health("alpha", "{:.1f}"),
                 health("policy_entropy_ratio", "{:.2f}"),
-                _cell([r["seconds"] for r in mine], "{:.0f}"),
+                cell([r["seconds"] for r in mine], "{:.0f}"),
             ]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")

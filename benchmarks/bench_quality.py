@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from sklearn_xmh import all_estimators
-from sklearn_xmh.benchmark import fit_method
+from sklearn_xmh.benchmark import encode_split, fit_method
 from sklearn_xmh.datasets import load_mat_dataset, pca_views
 from sklearn_xmh.metrics import mean_average_precision
 
@@ -74,24 +74,13 @@ def evaluate(method, n_bits, seed, data, params=None, *, device="cpu", return_es
     """Fit on the training pairs (defaults, or ``params``) on ``device``; return the fit time
     and ``{(metric, direction): mAP}``, and the fitted estimator with ``return_estimator``."""
     estimator, seconds = fit_method(method, data, n_bits, seed, device=device, params=params)
-    query = {
-        "i2t": estimator.transform(data.X_image_query),
-        "t2i": estimator.transform_text(data.X_text_query),
-    }
-    database = {
-        "i2t": estimator.transform_text(data.X_text_train),
-        "t2i": estimator.transform(data.X_image_train),
-    }
+    (image, text), (db_image, db_text) = encode_split(estimator, data)
+    pairs = {"i2t": (image, db_text), "t2i": (text, db_image)}
     scores = {}
     for metric, (top_k, ties) in METRICS.items():
-        for direction in DIRECTIONS:
+        for direction, (query, database) in pairs.items():
             scores[metric, direction] = mean_average_precision(
-                query[direction],
-                database[direction],
-                data.labels_query,
-                data.labels_train,
-                top_k=top_k,
-                ties=ties,
+                query, database, data.labels_query, data.labels_train, top_k=top_k, ties=ties
             )
     return (seconds, scores, estimator) if return_estimator else (seconds, scores)
 
@@ -113,16 +102,15 @@ def run(data, methods, bits, seeds, log=print, save=None):
     return records
 
 
-def _cell(values, fmt):
+def cell(values, fmt="{:.3f}", n_seeds=None):
     """mean ± std; "—" when nothing was measured, and the count of seeds when it is not all."""
     if not values:
         return "—"
-    return f"{fmt.format(np.mean(values))} ± {fmt.format(np.std(values))}" + (
-        f" (n={len(values)})" if len(values) != _cell.n_seeds else ""
-    )
+    text = f"{fmt.format(np.mean(values))} ± {fmt.format(np.std(values))}"
+    return text + (f" (n={len(values)})" if n_seeds and len(values) != n_seeds else "")
 
 
-def format_report(records, methods, bits):
+def format_report(records, methods, bits, n_seeds):
     lines = []
     for metric in METRICS:
         header = ["method"] + [f"{DIRECTIONS[d]} {b}" for d in DIRECTIONS for b in bits]
@@ -137,7 +125,7 @@ def format_report(records, methods, bits):
                         for r in records
                         if r[:2] == (method, n_bits) and (metric, direction) in r[4]
                     ]
-                    cells.append(_cell(values, "{:.3f}"))
+                    cells.append(cell(values, n_seeds=n_seeds))
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
     header = ["method"] + [f"{b} bits" for b in bits]
@@ -147,7 +135,7 @@ def format_report(records, methods, bits):
         cells = [method]
         for n_bits in bits:
             values = [r[3] for r in records if r[:2] == (method, n_bits)]
-            cells.append(_cell(values, "{:.1f}"))
+            cells.append(cell(values, "{:.1f}", n_seeds))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -204,8 +192,7 @@ def main(argv=None):
         f"/ database pairs, {args.seeds} seeds, default settings\n"
     )
     print(f"Python {platform.python_version()} on {platform.machine()}, CPU only.\n")
-    _cell.n_seeds = args.seeds
-    print(format_report(records, methods, bits))
+    print(format_report(records, methods, bits, args.seeds))
 
 
 if __name__ == "__main__":

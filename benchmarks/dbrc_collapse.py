@@ -28,10 +28,7 @@ def diagnose(data, params, seed, n_bits):
         )
     module = hasher.net_.module_
     images = hasher.image_encoder_.preprocessor_.transform(data.X_image_train)
-    with torch.no_grad():
-        features = module.image_net(torch.as_tensor(images, dtype=torch.float32))
-        features = features + module._offset(module.text_net, module.n_text_features)
-        h = module.hash_layer[0](features)
+    features, h = module.image_hash_inputs(torch.as_tensor(images, dtype=torch.float32))
     weights = sum(
         float(p.detach().norm() ** 2) for n, p in module.named_parameters() if "weight" in n
     )

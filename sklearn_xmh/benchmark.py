@@ -8,7 +8,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils import get_tags
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
 from .datasets import load_mat_dataset, make_cross_modal, split_query_database
 from .datasets._home import resolve_shorthand
@@ -151,6 +151,48 @@ def fit_method(method, data, n_bits, seed, *, device="cpu", params=None):
 
 
 @validate_params(
+    {"estimator": [HasMethods(["transform", "transform_text"])], "data": [dict]},
+    prefer_skip_nested_validation=True,
+)
+def encode_split(estimator, data):
+    """The codes a fitted hasher gives the queries and the database of a split.
+
+    Parameters
+    ----------
+    estimator : fitted hasher
+        It encodes images with ``transform`` and texts with ``transform_text``.
+    data : dict or Bunch
+        ``X_image_query`` and ``X_text_query``, and the database: the ``*_database`` part
+        when the split has one (the DCMH split), else ``X_image_train`` and ``X_text_train``.
+
+    Returns
+    -------
+    query, database : tuple of (image codes, text codes)
+
+    Examples
+    --------
+    >>> from sklearn_xmh.benchmark import encode_split, fit_method
+    >>> from sklearn_xmh.datasets import make_cross_modal
+    >>> d = make_cross_modal(n_samples=100, random_state=0)
+    >>> data = {"X_image_train": d.X_image[:80], "X_text_train": d.X_text[:80],
+    ...         "X_image_query": d.X_image[80:], "X_text_query": d.X_text[80:]}
+    >>> hasher, _ = fit_method("cca-itq", data, 8, 0)
+    >>> query, database = encode_split(hasher, data)
+    >>> query[0].shape, database[1].shape
+    ((20, 8), (80, 8))
+    """
+    query = (
+        estimator.transform(data["X_image_query"]),
+        estimator.transform_text(data["X_text_query"]),
+    )
+    database = (
+        estimator.transform(database_part(data, "X_image")),
+        estimator.transform_text(database_part(data, "X_text")),
+    )
+    return query, database
+
+
+@validate_params(
     {
         "data": [dict],
         "methods": [list],
@@ -236,14 +278,7 @@ def run_benchmark(
                 estimator, seconds = fit_method(
                     method, data, n_bits, seed, device=device, params=(params or {}).get(method)
                 )
-                query = (
-                    estimator.transform(data["X_image_query"]),
-                    estimator.transform_text(data["X_text_query"]),
-                )
-                database = (
-                    estimator.transform(database_part(data, "X_image")),
-                    estimator.transform_text(database_part(data, "X_text")),
-                )
+                query, database = encode_split(estimator, data)
                 if on_codes is not None:
                     on_codes(method, n_bits, seed, query, database)
                 cells.append((method, n_bits, seed, seconds, query, database))

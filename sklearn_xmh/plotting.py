@@ -274,6 +274,15 @@ class RetrievalCurveDisplay:
         )
 
 
+@validate_params(
+    {
+        "curves": [dict],
+        "query_labels": ["array-like", "sparse matrix"],
+        "db_labels": ["array-like", "sparse matrix"],
+        "title": [str],
+    },
+    prefer_skip_nested_validation=True,
+)
 def benchmark_curves_figure(curves, query_labels, db_labels, *, title):
     """A 2 x 2 figure of every method's curves: PR (top) and precision@k (bottom), image-to-text
     (left) and text-to-image (right).

@@ -214,8 +214,7 @@ def test_shared_parameters_have_one_constraint_default_docstring_and_position():
         if len(docs) > 1:
             problems.append(f"{param} is documented {len(docs)} ways: {sorted(docs)}")
     orders = {
-        name: tuple(p for p in signature if p in owned)
-        for name, (_, signature, _) in table.items()
+        name: tuple(p for p in signature if p in owned) for name, (_, signature, _) in table.items()
     }
     longest = max(orders.values(), key=len)
     for name, order in orders.items():

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, va
 from sklearn.utils.metadata_routing import UNCHANGED, MetadataRequest
 
 from ..neighbors import feature_neighbors
+from ..utils._docs import fill_doc
 from ..utils._validation import check_labels
 from ._retrieval import TIES, mean_average_precision
 
@@ -41,6 +42,7 @@ def encode_views(estimator, X, y):
     return hasher, estimator.transform(X), hasher.transform_text(y)
 
 
+@fill_doc
 @validate_params(
     {
         "estimator": [HasMethods(["transform"])],
@@ -76,12 +78,7 @@ def cross_modal_map(
         Paired image and text views.
     labels : array-like of shape (n_samples,) or (n_samples, n_classes), default=None
         Class ids or multi-hot labels; None scores pair retrieval.
-    direction : {"both", "i2t", "t2i"}, default="both"
-        Which retrieval task to score; ``"both"`` averages the two.
-    top_k : int or None, default=None
-        None for mAP@all, else mAP@K.
-    ties : {"stable", "random", "expected"}, default="stable"
-        See :func:`mean_average_precision`.
+    %(scoring_parameters)s
     random_state : int, RandomState instance or None, default=None
         Seeds the tie order of ``ties="random"``.
 
@@ -141,15 +138,7 @@ class _HammingMAPScorer:
     of :func:`hamming_map_scorer`, which validates them.
     """
 
-    def __init__(
-        self,
-        direction="both",
-        top_k=None,
-        ties="stable",
-        relevance="auto",
-        random_state=None,
-        n_neighbors=20,
-    ):
+    def __init__(self, *, direction, top_k, ties, relevance, random_state, n_neighbors):
         self.direction = direction
         self.top_k = top_k
         self.ties = ties
@@ -265,6 +254,7 @@ class _HammingMAPScorer:
         )
 
 
+@fill_doc
 @validate_params(
     {
         **_SCORE_CONSTRAINTS,
@@ -291,12 +281,7 @@ def hamming_map_scorer(
 
     Parameters
     ----------
-    direction : {"both", "i2t", "t2i"}, default="both"
-        Which retrieval task to score; ``"both"`` averages the two.
-    top_k : int or None, default=None
-        None for mAP@all, else mAP@K.
-    ties : {"stable", "random", "expected"}, default="stable"
-        See :func:`mean_average_precision`.
+    %(scoring_parameters)s
     relevance : {"auto", "labels", "pairs", "neighbors"}, default="auto"
         ``"labels"`` raises when no labels arrive (for example when routing is off),
         ``"pairs"`` always scores pair retrieval, ``"auto"`` uses labels when they arrive and

@@ -110,6 +110,14 @@ class DBRCModule(CrossModalModule):
         alpha = self.atanh.alpha.detach().cpu().numpy().astype(np.float64)
         return {"alpha": alpha, "alpha_mean": float(alpha.mean())}
 
+    def image_hash_inputs(self, image):
+        """What the hash layer reads for a batch of images alone, for diagnosis: the fused
+        features (the text side at its zero-input offset, as in :meth:`image_tower`) and the
+        linear output ``h`` before ATanh. Returns ``(features, h)``, without gradients."""
+        with torch.no_grad():
+            features = self.image_net(image) + self._offset(self.text_net, self.n_text_features)
+            return features, self.hash_layer[0](features)
+
     def _offset(self, encoder, n_features):
         with torch.no_grad():
             device = next(encoder.parameters()).device

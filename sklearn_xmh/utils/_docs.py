@@ -64,6 +64,12 @@ default=None
         Class ids or multi-hot labels, dense or sparse. An item is relevant when it shares a
         label with the query; when both are None, only the query's own pair (same row
         index) is relevant.""",
+    "scoring_parameters": """direction : {"both", "i2t", "t2i"}, default="both"
+        Which retrieval task to score; ``"both"`` averages the two.
+    top_k : int or None, default=None
+        None for mAP@all, else mAP@K.
+    ties : {"stable", "random", "expected"}, default="stable"
+        See :func:`mean_average_precision`.""",
     "format_parameters": """code_format : {"bits", "signed", "packed"} or None, default=None
         Format of both code arrays; None reads each array's from its dtype and shape, never
         its values: floating codes are signed, integer ones bits, and a uint8 array exactly
@@ -101,7 +107,8 @@ _SHARED_DOCS["deep_parameters"] = "\n    ".join(
 
 
 def fill_doc(cls):
-    """Class decorator: put the shared parameter descriptions into ``cls``'s docstring."""
+    """Decorator of a class or function: put the shared parameter descriptions into its
+    docstring."""
     doc = cls.__doc__
     for name, text in _SHARED_DOCS.items():
         doc = doc.replace(f"%({name})s", text)

@@ -30,7 +30,7 @@ class DBRCModule(CrossModalModule):
     modality_dropout : float
         Probability that a training pair has one of its views zeroed (each view equally likely), so
         that single-view queries encode well.
-    hash_batch_norm : bool, default=False
+    hash_batch_norm : bool
         Standardise each bit's pre-activation over the batch (batch normalisation without affine
         parameters) in front of ATanh. Not in the paper: it fixes the scale of ``h``, so that
         ``alpha`` alone sets how binary the outputs are.
@@ -57,7 +57,7 @@ class DBRCModule(CrossModalModule):
         hidden_layer_sizes,
         scaling,
         modality_dropout,
-        hash_batch_norm=False,
+        hash_batch_norm,
         image_net=None,
         text_net=None,
     ):

@@ -92,9 +92,7 @@ def mechanism_health(estimator, X, y, *, n_queries=500, pool_size=None, random_s
         )
     if hasher is not estimator:
         X = estimator[:-1].transform(X)
-    # A view may have more than two axes where a custom module reads it (``*_module``).
-    allow_nd = (hasher.image_module is not None, hasher.text_module is not None)
-    X, y = validate_views(hasher, X, y, reset=False, allow_nd=allow_nd)
+    X, y = validate_views(hasher, X, y, reset=False, allow_nd=hasher._allow_nd())
     net = hasher.net_
     health = Bunch()
     saturated = {

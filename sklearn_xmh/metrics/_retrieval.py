@@ -467,7 +467,7 @@ def precision_within_radius(
             "The parameter 'r' of precision_within_radius was renamed 'radius' in 0.2 and will "
             "be removed in 0.4; pass radius=.",
             FutureWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller, past validate_params' wrapper
         )
         radius = r
     precision, _, _ = precision_recall_curve(

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..utils import _persistence as persistence
 from ..utils._codes import CODE_FORMATS, check_codes
-from ..utils._persistence import save_model
+from ..utils._persistence import UntrustedTypesError, save_model
+from ..utils._persistence import load_model as load_saved_model
 
 
 class UsageError(ValueError):
@@ -109,8 +109,8 @@ def load_model(path):
     """A saved model or index (see :func:`~sklearn_xmh.utils._persistence.load_model`); a
     ``.skops`` file with types the library does not trust is a usage error."""
     try:
-        return persistence.load_model(path)
-    except persistence.UntrustedTypesError as exc:
+        return load_saved_model(path)
+    except UntrustedTypesError as exc:
         raise UsageError(str(exc)) from None
 
 
